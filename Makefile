@@ -1,0 +1,99 @@
+# idstack: build, run and test the local multi-region identity stack.
+# Every pinned version is in versions.env.
+include versions.env
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath .)
+BIN := $(ROOT)/bin
+GO ?= go
+export CGO_ENABLED := 0
+APT_PACKAGES := chromium chromium-driver debootstrap
+SERVERS := kratos hydra vault toxiproxy
+# Our own binaries, rebuilt on every call (go build is a no-op when warm).
+OWN_BINARIES := idstack-infra mailsink
+INFRA := $(BIN)/idstack-infra --root $(ROOT)
+# Integration tests share one machine's Docker engine: one package at a time.
+TEST_FLAGS ?= -count=1
+INTEGRATION_TIMEOUT ?= 60m
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: apt $(addprefix $(BIN)/,$(SERVERS)) own $(BIN)/staticcheck ## install and build everything that is missing
+
+.PHONY: apt
+apt: ## install the Debian packages the project needs, only when missing
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# Third-party servers, from their locked modules under tools/.
+$(BIN)/%: tools/%/go.mod tools/%/go.sum tools/build.sh
+	tools/build.sh $* $@
+
+.PHONY: own
+own:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./infra/cmd/...
+
+$(BIN)/staticcheck: versions.env
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+.PHONY: tools-lock
+tools-lock: ## re-lock tools/*/go.mod from versions.env after a version change
+	for t in $(SERVERS); do tools/lock.sh $$t; done
+
+.PHONY: images
+images: tools ## build every container image that is missing (tagged by content hash)
+	$(INFRA) images
+
+.PHONY: up
+up: images ## start the default topology and print its URLs
+	$(INFRA) up
+
+.PHONY: status
+status: own ## show the stack's nodes and the health of every URL
+	$(INFRA) status
+
+.PHONY: down
+down: own ## remove exactly what make up created
+	$(INFRA) down
+
+.PHONY: lint
+lint: $(BIN)/staticcheck ## gofmt, go vet, staticcheck
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	$(BIN)/staticcheck ./...
+	$(BIN)/staticcheck -tags integration ./...
+
+.PHONY: test-unit
+test-unit: ## fast unit tests, no Docker
+	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: test-integration
+test-integration: images ## integration tests against real servers in Docker
+	IDSTACK_ROOT=$(ROOT) $(GO) test $(TEST_FLAGS) -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+
+.PHONY: test
+test: tools lint test-unit test-integration ## everything CI runs: lint, unit and integration tests
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-20s} $$pkg; \
+	  done; \
+	done
+
+.PHONY: clean
+clean: ## remove build outputs (not the stack: that is make down)
+	rm -rf $(BIN) .cache

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/idstack/idstack/infra"
+)
+
+// HAProxyConfigPath is where the edges read their configuration.
+const HAProxyConfigPath = "/etc/idstack/haproxy.cfg"
+
+// EdgeHealthPath answers 200 while a region edge has at least one healthy
+// replica of every service it routes to; the global edge checks it.
+const EdgeHealthPath = "/edge/health"
+
+// Backend is one pool of replicas a region edge routes to.
+type Backend struct {
+	// Name is the HAProxy backend name, e.g. "kratos_public".
+	Name string
+	// Hosts are the host names (without port) routed to this pool.
+	Hosts []string
+	// Admin puts the pool on the admin port instead of the public ports.
+	Admin bool
+	// Servers are container host names, all listening on Port.
+	Servers []string
+	Port    int
+	// HealthPath is checked every second; two failures mark a server down.
+	HealthPath string
+	// Required pools make the region unhealthy (EdgeHealthPath fails) when
+	// they have no healthy server left.
+	Required bool
+}
+
+// haproxyDefaults are shared by every edge. Retries: a connection that fails
+// is retried on another server (option redispatch); a request that reached a
+// server is retried only when it is safe to repeat (GET, HEAD).
+const haproxyDefaults = `global
+  maxconn 4096
+  hard-stop-after 5s
+
+resolvers docker
+  nameserver dns 127.0.0.11:53
+  resolve_retries 2
+  timeout resolve 1s
+  timeout retry 1s
+  hold valid 1s
+  hold nx 1s
+  hold obsolete 1s
+
+defaults
+  mode http
+  option httplog
+  option forwardfor
+  timeout connect 1s
+  timeout client 30s
+  timeout server 15s
+  timeout check 1s
+  timeout http-request 10s
+  timeout queue 5s
+  retries 3
+  option redispatch 1
+  retry-on conn-failure empty-response response-timeout 502 503 504
+  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 resolvers docker init-addr last,libc,none on-marked-down shutdown-sessions
+`
+
+// noRouteBackend answers a host name the edge does not route (yet: a
+// service that is not part of the stack) with 404 instead of a hang.
+const noRouteBackend = `
+backend no_route
+  http-request return status 404 content-type text/plain string "idstack edge: no route for this host\n"
+`
+
+// RegionEdge renders the HAProxy configuration of region r's edge.
+func RegionEdge(t infra.Topology, r string, backends []Backend) File {
+	i := t.RegionIndex(r)
+	var b strings.Builder
+	b.WriteString("# Region edge, region " + r + ". Rendered by idstack infra/config; do not edit.\n")
+	b.WriteString(haproxyDefaults)
+	// Public: the region's own port, and the global port for global names
+	// (inside a region, global names resolve to the region's edge).
+	fmt.Fprintf(&b, "\nfrontend public\n  bind :%d\n  bind :%d\n", t.Ports().Public(i), t.Ports().Global())
+	writeFrontend(&b, backends, false, true)
+	fmt.Fprintf(&b, "\nfrontend admin\n  bind :%d\n", t.Ports().Admin(i))
+	writeFrontend(&b, backends, true, false)
+	for _, be := range backends {
+		writeBackend(&b, be)
+	}
+	b.WriteString(noRouteBackend)
+	return File{Path: HAProxyConfigPath, Mode: 0o444, Data: []byte(b.String())}
+}
+
+func writeFrontend(b *strings.Builder, backends []Backend, admin, monitor bool) {
+	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
+	b.WriteString("  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n")
+	if monitor {
+		fmt.Fprintf(b, "  monitor-uri %s\n", EdgeHealthPath)
+		var conds []string
+		for _, be := range backends {
+			if be.Required && !be.Admin {
+				conds = append(conds, fmt.Sprintf("{ nbsrv(%s) lt 1 }", be.Name))
+			}
+		}
+		if len(conds) > 0 {
+			fmt.Fprintf(b, "  monitor fail if %s\n", strings.Join(conds, " || "))
+		}
+	}
+	for _, be := range backends {
+		if be.Admin != admin {
+			continue
+		}
+		fmt.Fprintf(b, "  use_backend %s if { var(txn.host) -m str %s }\n", be.Name, strings.Join(be.Hosts, " "))
+	}
+	b.WriteString("  default_backend no_route\n")
+}
+
+func writeBackend(b *strings.Builder, be Backend) {
+	fmt.Fprintf(b, "\nbackend %s\n  balance roundrobin\n", be.Name)
+	fmt.Fprintf(b, "  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n", be.HealthPath)
+	for _, s := range be.Servers {
+		fmt.Fprintf(b, "  server %s %s:%d check\n", s, s, be.Port)
+	}
+}
+
+// GlobalEdge renders the global edge: every global name goes to the first
+// region whose edge is healthy, in topology order; the others are backups.
+func GlobalEdge(t infra.Topology, regionEdges []string) File {
+	var b strings.Builder
+	b.WriteString("# Global edge. Rendered by idstack infra/config; do not edit.\n")
+	b.WriteString(haproxyDefaults)
+	fmt.Fprintf(&b, "\nfrontend global\n  bind :%d\n  monitor-uri %s\n", t.Ports().Global(), EdgeHealthPath)
+	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
+	b.WriteString("  monitor fail if { nbsrv(regions) lt 1 }\n  default_backend regions\n")
+	fmt.Fprintf(&b, "\nbackend regions\n  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n", EdgeHealthPath)
+	for i, edge := range regionEdges {
+		backup := ""
+		if i > 0 {
+			backup = " backup"
+		}
+		fmt.Fprintf(&b, "  server %s %s:%d check%s\n", t.Regions[i], edge, t.Ports().Global(), backup)
+	}
+	return File{Path: HAProxyConfigPath, Mode: 0o444, Data: []byte(b.String())}
+}

@@ -1,0 +1,246 @@
+// Package images builds idstack's container images on the local Docker
+// engine, with no registry: FROM scratch images around static Go binaries,
+// and a Debian root filesystem (debootstrap) for PostgreSQL and HAProxy.
+//
+// Every image is tagged by a hash of exactly what goes into it, so Build is
+// a no-op when nothing changed and Tags can name the images without building.
+package images
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/ory/dockertest/v3"
+	dc "github.com/ory/dockertest/v3/docker"
+
+	"github.com/idstack/idstack"
+)
+
+// Repository prefix of every idstack image.
+const Repository = "idstack/"
+
+// ErrMissing is returned when an image or an input it needs is missing.
+var ErrMissing = errors.New("image missing")
+
+// Image names.
+const (
+	Kratos    = "kratos"
+	Hydra     = "hydra"
+	Vault     = "vault"
+	Toxiproxy = "toxiproxy"
+	Mailsink  = "mailsink"
+	Debian    = "debian" // PostgreSQL and HAProxy
+)
+
+// Spec is one FROM scratch image: a static binary as its entrypoint.
+type Spec struct {
+	Name   string
+	Binary string // file name under the bin directory
+}
+
+// ScratchImages are built from binaries under bin/ by make tools.
+var ScratchImages = []Spec{
+	{Kratos, "kratos"}, {Hydra, "hydra"}, {Vault, "vault"}, {Toxiproxy, "toxiproxy"}, {Mailsink, "mailsink"},
+}
+
+// Builder builds and names images.
+type Builder struct {
+	Pool *dockertest.Pool
+	// Root is the repository root (bin/, .cache/ and infra/images live there).
+	Root string
+	// Log receives progress lines.
+	Log io.Writer
+}
+
+// Tags maps an image name to its full reference (idstack/kratos:3f2a…).
+type Tags map[string]string
+
+// Tags computes every image's content tag without building anything.
+func (b Builder) Tags() (Tags, error) {
+	tags := Tags{}
+	for _, s := range ScratchImages {
+		h, err := b.scratchHash(s)
+		if err != nil {
+			return nil, err
+		}
+		tags[s.Name] = Repository + s.Name + ":" + h
+	}
+	tags[Debian] = Repository + Debian + ":" + b.debianHash()
+	return tags, nil
+}
+
+// Build builds every image that is not present yet.
+func (b Builder) Build(ctx context.Context) (Tags, error) {
+	tags, err := b.Tags()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ScratchImages {
+		if err := b.ensure(ctx, tags[s.Name], func() error { return b.buildScratch(ctx, s, tags[s.Name]) }); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.ensure(ctx, tags[Debian], func() error { return b.buildDebian(ctx, tags[Debian]) }); err != nil {
+		return nil, err
+	}
+	return tags, nil
+}
+
+// Missing lists the images of tags that the engine does not have.
+func (b Builder) Missing(tags Tags) []string {
+	var missing []string
+	for _, ref := range sortedValues(tags) {
+		if _, err := b.Pool.Client.InspectImage(ref); err != nil {
+			missing = append(missing, ref)
+		}
+	}
+	return missing
+}
+
+func (b Builder) ensure(ctx context.Context, ref string, build func() error) error {
+	if _, err := b.Pool.Client.InspectImage(ref); err == nil {
+		b.logf("%s: up to date", ref)
+		return nil
+	}
+	start := time.Now()
+	if err := build(); err != nil {
+		return fmt.Errorf("build image %s: %w", ref, err)
+	}
+	b.logf("%s: built in %s", ref, time.Since(start).Round(100*time.Millisecond))
+	return ctx.Err()
+}
+
+func (b Builder) logf(format string, args ...any) {
+	if b.Log != nil {
+		fmt.Fprintf(b.Log, "images: "+format+"\n", args...)
+	}
+}
+
+func scratchDockerfile(s Spec) string {
+	return "FROM scratch\nCOPY " + s.Binary + " /" + s.Binary + "\nENTRYPOINT [\"/" + s.Binary + "\"]\n"
+}
+
+func (b Builder) scratchHash(s Spec) (string, error) {
+	path := filepath.Join(b.Root, "bin", s.Binary)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s (run make tools): %v", ErrMissing, path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.WriteString(h, scratchDockerfile(s))
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hash %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func (b Builder) buildScratch(ctx context.Context, s Spec, ref string) error {
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	df := scratchDockerfile(s)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df))}); err != nil {
+		return err
+	}
+	io.WriteString(tw, df)
+	bin, err := os.ReadFile(filepath.Join(b.Root, "bin", s.Binary))
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: s.Binary, Mode: 0o755, Size: int64(len(bin))}); err != nil {
+		return err
+	}
+	tw.Write(bin)
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	err = b.Pool.Client.BuildImage(dc.BuildImageOptions{
+		Context:             ctx,
+		Name:                ref,
+		InputStream:         &ctxTar,
+		OutputStream:        &out,
+		Labels:              map[string]string{"dev.idstack.image": s.Name},
+		RmTmpContainer:      true,
+		ForceRmTmpContainer: true,
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, tail(out.String(), 20))
+	}
+	return nil
+}
+
+func (b Builder) debianScript() string {
+	return filepath.Join(b.Root, "infra", "images", "debian-rootfs.sh")
+}
+
+// debianHash covers the build script and the pins it is given; the Debian
+// archive itself is a dated snapshot on these machines.
+func (b Builder) debianHash() string {
+	h := sha256.New()
+	script, _ := os.ReadFile(b.debianScript())
+	h.Write(script)
+	fmt.Fprintf(h, "\x00%s\x00%s", idstack.Version("DEBIAN_SUITE"), idstack.Version("DEBIAN_PACKAGES"))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func (b Builder) buildDebian(ctx context.Context, ref string) error {
+	tarball := filepath.Join(b.Root, ".cache", "debian-rootfs-"+b.debianHash()+".tar")
+	if _, err := os.Stat(tarball); err != nil {
+		cmd := exec.CommandContext(ctx, b.debianScript(), idstack.Version("DEBIAN_SUITE"), idstack.Version("DEBIAN_PACKAGES"), tarball)
+		cmd.Stdout, cmd.Stderr = b.Log, b.Log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("debian root filesystem: %w", err)
+		}
+	}
+	f, err := os.Open(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	repo, tag := splitRef(ref)
+	var out bytes.Buffer
+	if err := b.Pool.Client.ImportImage(dc.ImportImageOptions{
+		Repository: repo, Tag: tag, Source: "-", InputStream: f, OutputStream: &out, Context: ctx,
+	}); err != nil {
+		return fmt.Errorf("docker import: %w\n%s", err, tail(out.String(), 20))
+	}
+	return nil
+}
+
+func splitRef(ref string) (repo, tag string) {
+	for i := len(ref) - 1; i >= 0; i-- {
+		if ref[i] == ':' {
+			return ref[:i], ref[i+1:]
+		}
+	}
+	return ref, "latest"
+}
+
+func sortedValues(t Tags) []string {
+	out := make([]string, 0, len(t))
+	for _, v := range t {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func tail(s string, n int) string {
+	lines := bytes.Split([]byte(s), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}

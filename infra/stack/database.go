@@ -1,0 +1,125 @@
+package stack
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/cockroach-go/v2/crdb"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+
+	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/infra/config"
+)
+
+// BootstrapStatements returns the SQL that gives each Ory service its own
+// database owned by its own user, in the order it runs. Each statement after
+// the CREATE DATABASE ones runs inside crdb.ExecuteTx, which retries
+// CockroachDB's serialization errors (40001) and is a plain transaction on
+// PostgreSQL.
+type bootstrapStep struct {
+	// sql runs with args; guard, when set, is a query whose non-empty result
+	// means the step is already done (PostgreSQL lacks IF NOT EXISTS for roles
+	// and databases).
+	sql   string
+	args  []any
+	guard string
+	// tx: run inside crdb.ExecuteTx; CREATE DATABASE cannot run in a
+	// PostgreSQL transaction.
+	tx bool
+}
+
+func bootstrapSteps(t infra.Topology, s config.Secrets) []bootstrapStep {
+	var steps []bootstrapStep
+	for _, db := range config.Databases {
+		steps = append(steps, bootstrapStep{
+			guard: fmt.Sprintf("SELECT 1 FROM pg_database WHERE datname = '%s'", db),
+			sql:   "CREATE DATABASE " + db,
+		})
+	}
+	for _, db := range config.Databases {
+		create := fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", db, s.DatabaseUserPassword(db))
+		if t.Database == infra.DatabaseCockroach {
+			create = "CREATE USER " + db // insecure local cluster: no passwords
+		}
+		steps = append(steps,
+			bootstrapStep{guard: fmt.Sprintf("SELECT 1 FROM pg_roles WHERE rolname = '%s'", db), sql: create, tx: true},
+			bootstrapStep{sql: fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", db, db), tx: true},
+		)
+	}
+	if t.Database == infra.DatabaseCockroach {
+		for _, db := range config.Databases {
+			steps = append(steps, bootstrapStep{sql: fmt.Sprintf("ALTER DATABASE %s SET PRIMARY REGION %q", db, t.Primary()), tx: true})
+			for _, r := range t.Regions[1:] {
+				steps = append(steps, bootstrapStep{
+					guard: fmt.Sprintf("SELECT 1 FROM [SHOW REGIONS FROM DATABASE %s] WHERE region = '%s'", db, r),
+					sql:   fmt.Sprintf("ALTER DATABASE %s ADD REGION %q", db, r), tx: true,
+				})
+			}
+			goal := "ZONE"
+			if len(t.Regions) >= 3 {
+				goal = "REGION"
+			}
+			steps = append(steps, bootstrapStep{sql: fmt.Sprintf("ALTER DATABASE %s SURVIVE %s FAILURE", db, goal), tx: true})
+		}
+	}
+	return steps
+}
+
+// bootstrapDatabase connects from the host to the database node at ip and
+// runs the bootstrap. It is idempotent.
+func (s *Stack) bootstrapDatabase(ctx context.Context, ip string, secrets config.Secrets) error {
+	var dsn string
+	if s.Topology.Database == infra.DatabaseCockroach {
+		dsn = fmt.Sprintf("postgres://root@%s/defaultdb?sslmode=disable", net.JoinHostPort(ip, strconv.Itoa(config.CockroachPort)))
+	} else {
+		dsn = fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable&connect_timeout=5",
+			config.DatabaseSuperuser, secrets.DatabasePassword, net.JoinHostPort(ip, strconv.Itoa(config.PostgresPort)))
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("bootstrap database: %w", err)
+	}
+	defer db.Close()
+	// The server may accept TCP before it accepts logins.
+	if err := Poll(ctx, 60*time.Second, 250*time.Millisecond, db.PingContext); err != nil {
+		return fmt.Errorf("bootstrap database: connect: %w", err)
+	}
+	for _, step := range bootstrapSteps(s.Topology, secrets) {
+		if step.guard != "" {
+			var one int
+			err := db.QueryRowContext(ctx, step.guard).Scan(&one)
+			if err == nil {
+				continue
+			}
+			if err != sql.ErrNoRows {
+				return fmt.Errorf("bootstrap database: %s: %w", redact(step.guard), err)
+			}
+		}
+		run := func(exec func(context.Context, string, ...any) (sql.Result, error)) error {
+			_, err := exec(ctx, step.sql, step.args...)
+			return err
+		}
+		if step.tx {
+			err = crdb.ExecuteTx(ctx, db, nil, func(tx *sql.Tx) error { return run(tx.ExecContext) })
+		} else {
+			err = run(db.ExecContext)
+		}
+		if err != nil {
+			return fmt.Errorf("bootstrap database: %s: %w", redact(step.sql), err)
+		}
+	}
+	return nil
+}
+
+// redact hides passwords in SQL for error messages.
+func redact(sql string) string {
+	if i := strings.Index(sql, "PASSWORD"); i >= 0 {
+		return sql[:i] + "PASSWORD '…'"
+	}
+	return sql
+}

@@ -1,0 +1,285 @@
+package stack
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/infra/config"
+	"github.com/idstack/idstack/infra/images"
+)
+
+// Roles (the LabelRole value) of the stack's nodes.
+const (
+	RoleDatabase   = "db"
+	RoleVault      = "vault"
+	RoleMail       = "mailsink"
+	RoleGateway    = "gateway" // a region's WAN link (Toxiproxy)
+	RoleEdge       = "edge"    // a region's load balancer
+	RoleGlobalEdge = "global-edge"
+	RoleCourier    = "courier"
+	RoleMigrate    = "migrate"
+)
+
+// endpoint is a port of a regional service that its region's edge routes to.
+type endpoint struct {
+	host   string // public host name (without region and domain), e.g. "kratos"
+	port   int    // container port
+	health string // readiness path
+}
+
+// regionalService is one row of the service table: everything the stack
+// needs to run a service in every region behind the edge. Adding a service
+// (the bridge, the demo app) is adding a row.
+type regionalService struct {
+	name    string // Topology.Replicas key and LabelRole value
+	image   string // images.* name
+	cmd     []string
+	files   func(t infra.Topology, s config.Secrets, region string) []config.File
+	migrate []string // one-shot command run once before any replica starts
+	public  *endpoint
+	admin   *endpoint
+	// required services make their region unhealthy when no replica is up.
+	required bool
+}
+
+func regionalServices() []regionalService {
+	return []regionalService{
+		{
+			name:  infra.ServiceKratos,
+			image: images.Kratos,
+			cmd:   []string{"serve", "--config", config.KratosConfigPath, "--dev", "--sqa-opt-out"},
+			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
+				return []config.File{config.Kratos(t, s, r), {Path: config.KratosSchemaPath, Mode: 0o444, Data: config.IdentitySchema()}}
+			},
+			migrate:  []string{"migrate", "sql", "-e", "--yes", "--config", config.KratosConfigPath},
+			public:   &endpoint{host: infra.HostKratos, port: config.KratosPublicPort, health: "/health/ready"},
+			admin:    &endpoint{host: infra.HostKratos, port: config.KratosAdminPort, health: "/health/ready"},
+			required: true,
+		},
+		{
+			name:  infra.ServiceHydra,
+			image: images.Hydra,
+			cmd:   []string{"serve", "all", "--config", config.HydraConfigPath, "--dev", "--sqa-opt-out"},
+			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
+				return []config.File{config.Hydra(t, s, r)}
+			},
+			migrate:  []string{"migrate", "sql", "up", "-e", "--yes", "--config", config.HydraConfigPath},
+			public:   &endpoint{host: infra.HostHydra, port: config.HydraPublicPort, health: "/health/ready"},
+			admin:    &endpoint{host: infra.HostHydra, port: config.HydraAdminPort, health: "/health/ready"},
+			required: true,
+		},
+	}
+}
+
+// Names of networks, volumes and containers.
+func (s *Stack) wanNetwork() string             { return s.Topology.Name + "-wan" }
+func (s *Stack) regionNetwork(r string) string  { return s.Topology.Name + "-" + r }
+func (s *Stack) volume(what string) string      { return s.Topology.Name + "-" + what }
+func (s *Stack) globalName(role string) string  { return s.Topology.Name + "-" + role }
+func (s *Stack) regionName(r, role string) string { return s.Topology.Name + "-" + r + "-" + role }
+func (s *Stack) replicaName(r, svc string, i int) string {
+	return fmt.Sprintf("%s-%s-%s-%d", s.Topology.Name, r, svc, i)
+}
+
+// networks lists every network the stack creates.
+func (s *Stack) networks() []string {
+	out := []string{s.wanNetwork()}
+	for _, r := range s.Topology.Regions {
+		out = append(out, s.regionNetwork(r))
+	}
+	return out
+}
+
+// volumes lists every volume the stack creates.
+func (s *Stack) volumes() []string {
+	return []string{s.volume("db"), s.volume("vault")}
+}
+
+// plan holds the nodes of a topology in start order.
+type plan struct {
+	database   []nodeSpec
+	vault      nodeSpec
+	mail       nodeSpec
+	gateways   []nodeSpec
+	migrations []nodeSpec
+	services   []nodeSpec // every replica of every regional service, and the courier
+	edges      []nodeSpec // region edges, then the global edge
+}
+
+func (s *Stack) plan(st State) (plan, error) {
+	t := s.Topology
+	var p plan
+	tags := st.Images
+
+	// Database.
+	switch t.Database {
+	case infra.DatabasePostgres:
+		p.database = []nodeSpec{{
+			name: s.globalName(RoleDatabase), role: RoleDatabase, image: tags[images.Debian],
+			entrypoint: []string{config.PostgresEntrypointPath},
+			env:        []string{"IDSTACK_DB_PASSWORD=" + st.Secrets.DatabasePassword},
+			files:      []config.File{config.PostgresEntrypoint()},
+			networks:   []attachment{{s.wanNetwork(), []string{config.DatabaseUpstreamHost}}},
+			volumes:    map[string]string{s.volume("db"): config.PostgresDataPath},
+			stopSignal: "SIGINT", // PostgreSQL's fast shutdown
+			probe:      &probe{port: config.PostgresPort},
+		}}
+	case infra.DatabaseCockroach:
+		p.database = s.cockroachNodes()
+	}
+
+	// Vault, the SMTP sink.
+	p.vault = nodeSpec{
+		name: s.globalName(RoleVault), role: RoleVault, image: tags[images.Vault],
+		cmd:      []string{"server", "-config=" + config.VaultConfigPath},
+		env:      []string{"VAULT_LOG_LEVEL=warn", "VAULT_LOG_FORMAT=json"},
+		files:    []config.File{config.Vault(t)},
+		networks: []attachment{{s.wanNetwork(), []string{t.Host(infra.HostVault, "")}}},
+		volumes:  map[string]string{s.volume("vault"): config.VaultDataPath},
+		publish:  []int{t.Ports().Vault()},
+		probe:    &probe{path: "/v1/sys/health", port: t.Ports().Vault(), ok: func(int) bool { return true }},
+	}
+	p.mail = nodeSpec{
+		name: s.globalName(RoleMail), role: RoleMail, image: tags[images.Mailsink],
+		cmd: []string{"-smtp-addr", fmt.Sprintf(":%d", t.Ports().SMTP()), "-http-addr", fmt.Sprintf(":%d", t.Ports().Mail()),
+			"-hostname", t.Host(infra.HostMail, "")},
+		networks: []attachment{{s.wanNetwork(), []string{t.Host(infra.HostMail, ""), config.MailUpstreamHost}}},
+		publish:  []int{t.Ports().Mail()},
+		probe:    &probe{path: "/health", port: t.Ports().Mail()},
+	}
+
+	// Per region: the WAN gateway, the services, the edge.
+	services := regionalServices()
+	var edgeNames []string
+	for _, r := range t.Regions {
+		gw, err := s.gateway(r, tags)
+		if err != nil {
+			return p, err
+		}
+		p.gateways = append(p.gateways, gw)
+		var backends []config.Backend
+		for _, svc := range services {
+			var servers []string
+			for i := 1; i <= t.Replicas[svc.name]; i++ {
+				name := s.replicaName(r, svc.name, i)
+				servers = append(servers, name)
+				spec := nodeSpec{
+					name: name, role: svc.name, region: r, image: tags[svc.image],
+					cmd: svc.cmd, files: svc.files(t, st.Secrets, r),
+					networks: []attachment{{s.regionNetwork(r), nil}},
+				}
+				if svc.public != nil {
+					spec.probe = &probe{path: svc.public.health, port: svc.public.port}
+				}
+				p.services = append(p.services, spec)
+			}
+			for _, ep := range []*endpoint{svc.public, svc.admin} {
+				if ep == nil {
+					continue
+				}
+				admin := ep == svc.admin
+				be := config.Backend{
+					Name: svc.name + "_public", Hosts: []string{t.Host(ep.host, r), t.Host(ep.host, "")},
+					Servers: servers, Port: ep.port, HealthPath: ep.health, Required: svc.required, Admin: admin,
+				}
+				if admin {
+					be.Name = svc.name + "_admin"
+					be.Hosts = []string{t.Host(ep.host, r)}
+				}
+				backends = append(backends, be)
+			}
+			if svc.migrate != nil && r == t.Primary() {
+				p.migrations = append(p.migrations, nodeSpec{
+					name: s.regionName(r, RoleMigrate+"-"+svc.name), role: RoleMigrate, region: r,
+					image: tags[svc.image], cmd: svc.migrate, files: svc.files(t, st.Secrets, r),
+					env:      []string{"DSN=" + config.DSN(t, st.Secrets, svc.name)},
+					networks: []attachment{{s.regionNetwork(r), nil}},
+					oneshot:  true,
+				})
+			}
+		}
+		if r == t.Primary() {
+			// The courier must be a singleton: two would send each mail twice.
+			p.services = append(p.services, nodeSpec{
+				name: s.regionName(r, RoleCourier), role: RoleCourier, region: r, image: tags[images.Kratos],
+				cmd:      []string{"courier", "watch", "--config", config.KratosConfigPath, "--sqa-opt-out"},
+				files:    regionalServices()[0].files(t, st.Secrets, r),
+				networks: []attachment{{s.regionNetwork(r), nil}},
+			})
+		}
+		edge := s.regionName(r, RoleEdge)
+		edgeNames = append(edgeNames, edge)
+		i := t.RegionIndex(r)
+		var regionHosts, globalHosts []string
+		for _, h := range []string{infra.HostLogin, infra.HostKratos, infra.HostHydra} {
+			regionHosts = append(regionHosts, t.Host(h, r))
+			globalHosts = append(globalHosts, t.Host(h, ""))
+		}
+		p.edges = append(p.edges, nodeSpec{
+			name: edge, role: RoleEdge, region: r, image: tags[images.Debian],
+			entrypoint: []string{"/usr/sbin/haproxy", "-db", "-f", config.HAProxyConfigPath},
+			files:      []config.File{config.RegionEdge(t, r, backends)},
+			// Inside a region, global names resolve to the region's own edge.
+			networks: []attachment{
+				{s.regionNetwork(r), append(append([]string{}, regionHosts...), globalHosts...)},
+				{s.wanNetwork(), regionHosts},
+			},
+			publish: []int{t.Ports().Public(i), t.Ports().Admin(i)},
+			probe:   &probe{path: config.EdgeHealthPath, port: t.Ports().Public(i)},
+		})
+	}
+	var globalHosts []string
+	for _, h := range []string{infra.HostLogin, infra.HostKratos, infra.HostHydra} {
+		globalHosts = append(globalHosts, t.Host(h, ""))
+	}
+	p.edges = append(p.edges, nodeSpec{
+		name: s.globalName(RoleGlobalEdge), role: RoleGlobalEdge, image: tags[images.Debian],
+		entrypoint: []string{"/usr/sbin/haproxy", "-db", "-f", config.HAProxyConfigPath},
+		files:      []config.File{config.GlobalEdge(t, edgeNames)},
+		networks:   []attachment{{s.wanNetwork(), globalHosts}},
+		publish:    []int{t.Ports().Global()},
+		probe:      &probe{path: config.EdgeHealthPath, port: t.Ports().Global()},
+	})
+	return p, nil
+}
+
+// toxiproxyConfigPath is where a gateway reads its proxies.
+const toxiproxyConfigPath = "/etc/idstack/toxiproxy.json"
+
+// Proxy names on every gateway.
+const (
+	ProxyDatabase = "db"
+	ProxySMTP     = "smtp"
+)
+
+// gateway is region r's WAN link: a Toxiproxy that forwards the global
+// services the region uses (database, SMTP), so latency and cuts on the link
+// are toxics on it.
+func (s *Stack) gateway(r string, tags images.Tags) (nodeSpec, error) {
+	t := s.Topology
+	type proxy struct {
+		Name     string `json:"name"`
+		Listen   string `json:"listen"`
+		Upstream string `json:"upstream"`
+		Enabled  bool   `json:"enabled"`
+	}
+	proxies := []proxy{{ProxySMTP, fmt.Sprintf("0.0.0.0:%d", t.Ports().SMTP()), fmt.Sprintf("%s:%d", config.MailUpstreamHost, t.Ports().SMTP()), true}}
+	aliases := []string{config.MailHost}
+	if t.Database == infra.DatabasePostgres {
+		proxies = append(proxies, proxy{ProxyDatabase, fmt.Sprintf("0.0.0.0:%d", config.PostgresPort),
+			fmt.Sprintf("%s:%d", config.DatabaseUpstreamHost, config.PostgresPort), true})
+		aliases = append(aliases, config.DatabaseHost)
+	}
+	data, err := json.MarshalIndent(proxies, "", "  ")
+	if err != nil {
+		return nodeSpec{}, err
+	}
+	return nodeSpec{
+		name: s.regionName(r, RoleGateway), role: RoleGateway, region: r, image: tags[images.Toxiproxy],
+		cmd:      []string{"-host", "0.0.0.0", "-port", fmt.Sprint(config.ToxiproxyAPIPort), "-config", toxiproxyConfigPath},
+		files:    []config.File{{Path: toxiproxyConfigPath, Mode: 0o444, Data: data}},
+		networks: []attachment{{s.regionNetwork(r), aliases}, {s.wanNetwork(), nil}},
+		probe:    &probe{path: "/version", port: config.ToxiproxyAPIPort},
+	}, nil
+}

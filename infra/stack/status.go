@@ -1,0 +1,129 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/idstack/idstack/infra"
+)
+
+// NodeStatus is one container of the stack as Docker reports it.
+type NodeStatus struct {
+	Name   string `json:"name"`
+	ID     string `json:"id"`
+	Role   string `json:"role"`
+	Region string `json:"region,omitempty"`
+	State  string `json:"state"` // running, paused, exited, ...
+	Status string `json:"status"`
+}
+
+// Nodes lists the stack's containers, sorted by name.
+func (s *Stack) Nodes(ctx context.Context) ([]NodeStatus, error) {
+	cs, err := s.containers(false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NodeStatus, 0, len(cs))
+	for _, c := range cs {
+		name := ""
+		if len(c.Names) > 0 {
+			name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		out = append(out, NodeStatus{
+			Name: name, ID: c.ID, Role: c.Labels[LabelRole], Region: c.Labels[LabelRegion],
+			State: c.State, Status: c.Status,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// URLCheck is one readiness URL and its result.
+type URLCheck struct {
+	URL string `json:"url"`
+	Err string `json:"error,omitempty"`
+}
+
+// CheckURLs checks every readiness URL through the edges.
+func (s *Stack) CheckURLs(ctx context.Context) []URLCheck {
+	var out []URLCheck
+	for _, u := range HealthURLs(s.Topology) {
+		c := URLCheck{URL: u}
+		if err := s.getOK(ctx, u); err != nil {
+			c.Err = err.Error()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// WriteStatus prints the nodes and the health of every URL; it returns the
+// number of problems found.
+func (s *Stack) WriteStatus(ctx context.Context, w io.Writer) (int, error) {
+	nodes, err := s.Nodes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(nodes) == 0 {
+		fmt.Fprintf(w, "stack %q is not up\n", s.Topology.Name)
+		return 1, nil
+	}
+	problems := 0
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tROLE\tREGION\tSTATE\tSTATUS")
+	for _, n := range nodes {
+		if n.State != "running" && n.Role != RoleMigrate {
+			problems++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, n.Role, dash(n.Region), n.State, n.Status)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, c := range s.CheckURLs(ctx) {
+		mark := "ok  "
+		if c.Err != "" {
+			mark = "FAIL"
+			problems++
+		}
+		fmt.Fprintf(w, "%s %s", mark, c.URL)
+		if c.Err != "" {
+			fmt.Fprintf(w, "  (%s)", c.Err)
+		}
+		fmt.Fprintln(w)
+	}
+	return problems, nil
+}
+
+// WriteURLs prints every URL a person uses, and how to reach them.
+func WriteURLs(w io.Writer, t infra.Topology, st State) {
+	fmt.Fprintf(w, "\nidstack %q is up: %d regions (%s), database %s.\n\n", t.Name, len(t.Regions), strings.Join(t.Regions, ", "), t.Database)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "OIDC issuer (global)\t%s\n", t.IssuerURL())
+	fmt.Fprintf(tw, "Sign-in UI (global)\t%s/login\n", t.PublicURL(infra.HostLogin, ""))
+	for _, r := range t.Regions {
+		fmt.Fprintf(tw, "region %s: sign-in UI\t%s/login\n", r, t.PublicURL(infra.HostLogin, r))
+		fmt.Fprintf(tw, "region %s: Kratos public / admin\t%s  %s\n", r, t.PublicURL(infra.HostKratos, r), t.AdminURL(infra.HostKratos, r))
+		fmt.Fprintf(tw, "region %s: Hydra public / admin\t%s  %s\n", r, t.PublicURL(infra.HostHydra, r), t.AdminURL(infra.HostHydra, r))
+	}
+	fmt.Fprintf(tw, "Vault (root token in .run/%s/stack.json)\t%s\n", t.Name, t.VaultURL())
+	fmt.Fprintf(tw, "Mail sink API\t%s/api/messages\n", t.MailURL())
+	tw.Flush()
+	fmt.Fprintf(w, `
+Every name under %[1]s resolves to 127.0.0.1 for the host. Either add them to
+/etc/hosts, or start Chromium with
+  chromium --host-resolver-rules=%[2]q
+To sign in: open the sign-in UI, register with any e-mail address (mail
+arrives in the sink, never leaves this machine), then sign in with it.
+`, t.Domain, t.ChromiumHostRules())
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
