@@ -73,10 +73,10 @@ func regionalServices() []regionalService {
 }
 
 // Names of networks, volumes and containers.
-func (s *Stack) wanNetwork() string             { return s.Topology.Name + "-wan" }
-func (s *Stack) regionNetwork(r string) string  { return s.Topology.Name + "-" + r }
-func (s *Stack) volume(what string) string      { return s.Topology.Name + "-" + what }
-func (s *Stack) globalName(role string) string  { return s.Topology.Name + "-" + role }
+func (s *Stack) wanNetwork() string               { return s.Topology.Name + "-wan" }
+func (s *Stack) regionNetwork(r string) string    { return s.Topology.Name + "-" + r }
+func (s *Stack) volume(what string) string        { return s.Topology.Name + "-" + what }
+func (s *Stack) globalName(role string) string    { return s.Topology.Name + "-" + role }
 func (s *Stack) regionName(r, role string) string { return s.Topology.Name + "-" + r + "-" + role }
 func (s *Stack) replicaName(r, svc string, i int) string {
 	return fmt.Sprintf("%s-%s-%s-%d", s.Topology.Name, r, svc, i)
