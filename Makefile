@@ -14,7 +14,8 @@ APT_PACKAGES := chromium chromium-driver debootstrap
 SERVERS := kratos hydra vault toxiproxy
 # Our own binaries, rebuilt on every call (go build is a no-op when warm).
 OWN_BINARIES := idstack-infra mailsink
-INFRA := $(BIN)/idstack-infra --root $(ROOT)
+INFRA := $(BIN)/idstack-infra
+export IDSTACK_ROOT := $(ROOT)
 # Integration tests share one machine's Docker engine: one package at a time.
 TEST_FLAGS ?= -count=1
 INTEGRATION_TIMEOUT ?= 60m
@@ -81,7 +82,7 @@ test-unit: ## fast unit tests, no Docker
 
 .PHONY: test-integration
 test-integration: images ## integration tests against real servers in Docker
-	IDSTACK_ROOT=$(ROOT) $(GO) test $(TEST_FLAGS) -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+	$(GO) test $(TEST_FLAGS) -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
 
 .PHONY: test
 test: tools lint test-unit test-integration ## everything CI runs: lint, unit and integration tests

@@ -38,6 +38,7 @@ type Backend struct {
 const haproxyDefaults = `global
   maxconn 4096
   hard-stop-after 5s
+  log stdout format raw local0 info
 
 resolvers docker
   nameserver dns 127.0.0.11:53
@@ -50,7 +51,11 @@ resolvers docker
 
 defaults
   mode http
-  option httplog
+  log global
+  # Only failed requests are logged, and never a query string (it can carry
+  # an authorization code).
+  option dontlog-normal
+  log-format "%ci %ft %b/%s %ST %B %Tr/%Tt %tsc %HM %HPO"
   option forwardfor
   timeout connect 1s
   timeout client 30s
@@ -61,7 +66,7 @@ defaults
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response response-timeout 502 503 504
-  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 resolvers docker init-addr last,libc,none on-marked-down shutdown-sessions
+  default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 resolvers docker init-addr last,libc,none
 `
 
 // noRouteBackend answers a host name the edge does not route (yet: a
@@ -91,8 +96,6 @@ func RegionEdge(t infra.Topology, r string, backends []Backend) File {
 }
 
 func writeFrontend(b *strings.Builder, backends []Backend, admin, monitor bool) {
-	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
-	b.WriteString("  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n")
 	if monitor {
 		fmt.Fprintf(b, "  monitor-uri %s\n", EdgeHealthPath)
 		var conds []string
@@ -105,6 +108,8 @@ func writeFrontend(b *strings.Builder, backends []Backend, admin, monitor bool) 
 			fmt.Fprintf(b, "  monitor fail if %s\n", strings.Join(conds, " || "))
 		}
 	}
+	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
+	b.WriteString("  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n")
 	for _, be := range backends {
 		if be.Admin != admin {
 			continue
@@ -129,8 +134,8 @@ func GlobalEdge(t infra.Topology, regionEdges []string) File {
 	b.WriteString("# Global edge. Rendered by idstack infra/config; do not edit.\n")
 	b.WriteString(haproxyDefaults)
 	fmt.Fprintf(&b, "\nfrontend global\n  bind :%d\n  monitor-uri %s\n", t.Ports().Global(), EdgeHealthPath)
-	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
-	b.WriteString("  monitor fail if { nbsrv(regions) lt 1 }\n  default_backend regions\n")
+	b.WriteString("  monitor fail if { nbsrv(regions) lt 1 }\n")
+	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n  default_backend regions\n")
 	fmt.Fprintf(&b, "\nbackend regions\n  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n", EdgeHealthPath)
 	for i, edge := range regionEdges {
 		backup := ""

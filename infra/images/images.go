@@ -128,7 +128,7 @@ func (b Builder) logf(format string, args ...any) {
 }
 
 func scratchDockerfile(s Spec) string {
-	return "FROM scratch\nCOPY " + s.Binary + " /" + s.Binary + "\nENTRYPOINT [\"/" + s.Binary + "\"]\n"
+	return "FROM scratch\nCOPY " + s.Binary + " /bin/" + s.Binary + "\nENTRYPOINT [\"/bin/" + s.Binary + "\"]\n"
 }
 
 func (b Builder) scratchHash(s Spec) (string, error) {

@@ -52,9 +52,10 @@ func regionalServices() []regionalService {
 			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
 				return []config.File{config.Kratos(t, s, r), {Path: config.KratosSchemaPath, Mode: 0o444, Data: config.IdentitySchema()}}
 			},
-			migrate:  []string{"migrate", "sql", "-e", "--yes", "--config", config.KratosConfigPath},
-			public:   &endpoint{host: infra.HostKratos, port: config.KratosPublicPort, health: "/health/ready"},
-			admin:    &endpoint{host: infra.HostKratos, port: config.KratosAdminPort, health: "/health/ready"},
+			migrate: []string{"migrate", "sql", "-e", "--yes", "--config", config.KratosConfigPath},
+			public:  &endpoint{host: infra.HostKratos, port: config.KratosPublicPort, health: "/health/ready"},
+			// Kratos serves its admin API, health included, under /admin.
+			admin:    &endpoint{host: infra.HostKratos, port: config.KratosAdminPort, health: "/admin/health/ready"},
 			required: true,
 		},
 		{
@@ -203,7 +204,7 @@ func (s *Stack) plan(st State) (plan, error) {
 			// The courier must be a singleton: two would send each mail twice.
 			p.services = append(p.services, nodeSpec{
 				name: s.regionName(r, RoleCourier), role: RoleCourier, region: r, image: tags[images.Kratos],
-				cmd:      []string{"courier", "watch", "--config", config.KratosConfigPath, "--sqa-opt-out"},
+				cmd:      []string{"courier", "watch", "--config", config.KratosConfigPath},
 				files:    regionalServices()[0].files(t, st.Secrets, r),
 				networks: []attachment{{s.regionNetwork(r), nil}},
 			})

@@ -62,6 +62,9 @@ type Options struct {
 	Log io.Writer
 	// HealthTimeout bounds each wait for a service to turn healthy.
 	HealthTimeout time.Duration
+	// KeepOnFailure leaves a failed Up's containers for inspection; make down
+	// removes them.
+	KeepOnFailure bool
 }
 
 // Stack is a handle on one topology's containers.

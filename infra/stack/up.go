@@ -24,6 +24,10 @@ func (s *Stack) Up(ctx context.Context, tags images.Tags) (err error) {
 		return err
 	}
 	defer func() {
+		if err != nil && s.opts.KeepOnFailure {
+			s.logf("up failed; containers kept for inspection (make down removes them)")
+			return
+		}
 		if err != nil {
 			s.logf("up failed, removing what it created")
 			if derr := s.Down(context.Background()); derr != nil {

@@ -13,13 +13,15 @@ func runUp(ctx context.Context, args []string) error {
 	c, fs := newCommon("up")
 	var timeout time.Duration = 90 * time.Second
 	fs.Duration(&timeout, "health-timeout", "how long each service may take to turn healthy")
+	var keep bool
+	fs.Bool(&keep, "keep-on-failure", "leave the containers of a failed up for inspection")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := c.resolve(); err != nil {
 		return err
 	}
-	s, err := stack.Connect(c.topology, stack.Options{Root: c.root, StateDir: c.stateDir, Log: os.Stdout, HealthTimeout: timeout})
+	s, err := stack.Connect(c.topology, stack.Options{Root: c.root, StateDir: c.stateDir, Log: os.Stdout, HealthTimeout: timeout, KeepOnFailure: keep})
 	if err != nil {
 		return err
 	}
