@@ -69,7 +69,7 @@ down: own ## remove exactly what make up created
 
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet, staticcheck
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...

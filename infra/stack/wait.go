@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,7 +11,8 @@ import (
 )
 
 // Poll calls check every gap until it returns nil, ctx is done or timeout
-// passes; the error then carries check's last error.
+// passes; the error then carries check's last error. A check that returns a
+// Permanent error stops the polling at once.
 func Poll(ctx context.Context, timeout, gap time.Duration, check func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -21,6 +23,10 @@ func Poll(ctx context.Context, timeout, gap time.Duration, check func(context.Co
 		cancelAttempt()
 		if last == nil {
 			return nil
+		}
+		var p permanent
+		if errors.As(last, &p) {
+			return p.err
 		}
 		select {
 		case <-ctx.Done():
@@ -65,6 +71,14 @@ func (s *Stack) probeOnce(ctx context.Context, c container) error {
 	return nil
 }
 
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as one that polling again cannot fix.
+func Permanent(err error) error { return permanent{err} }
+
 var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // waitHealthy waits for c's probe to pass. If it never does, the error says
@@ -75,7 +89,7 @@ func (s *Stack) waitHealthy(ctx context.Context, c container) error {
 	}
 	err := Poll(ctx, s.opts.HealthTimeout, 250*time.Millisecond, func(ctx context.Context) error {
 		if err := s.checkRunning(c); err != nil {
-			return err
+			return Permanent(err) // nothing restarts it
 		}
 		return s.probeOnce(ctx, c)
 	})
