@@ -3,8 +3,11 @@ package faults
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestHealAllHealsNewestFirstAndKeepsFailures(t *testing.T) {
@@ -82,5 +85,28 @@ func TestWithoutShortID(t *testing.T) {
 	got := withoutShortID([]string{"0123456789ab", "db.idstack.internal"}, id)
 	if !reflect.DeepEqual(got, []string{"db.idstack.internal"}) {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestGuardHealsOnSIGINT(t *testing.T) {
+	inj := &Injector{}
+	healed := false
+	err := inj.Guard(context.Background(), func(ctx context.Context) error {
+		inj.record("kill", "a", func(context.Context) error { healed = true; return nil })
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return errors.New("SIGINT did not cancel the guarded context")
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want the context cancelled by SIGINT", err)
+	}
+	if !healed {
+		t.Fatal("not healed after SIGINT")
 	}
 }

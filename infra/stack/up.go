@@ -230,7 +230,7 @@ func HealthURLs(t infra.Topology) []string {
 		urls = append(urls,
 			t.PublicURL(infra.HostKratos, r)+"/health/ready",
 			t.PublicURL(infra.HostHydra, r)+"/health/ready",
-			t.AdminURL(infra.HostKratos, r)+"/health/ready",
+			t.AdminURL(infra.HostKratos, r)+"/admin/health/ready",
 			t.AdminURL(infra.HostHydra, r)+"/health/ready",
 		)
 	}
