@@ -12,8 +12,6 @@ GO ?= go
 export CGO_ENABLED := 0
 APT_PACKAGES := chromium chromium-driver debootstrap
 SERVERS := kratos hydra vault toxiproxy
-# Our own binaries, rebuilt on every call (go build is a no-op when warm).
-OWN_BINARIES := idstack-infra mailsink
 INFRA := $(BIN)/idstack-infra
 export IDSTACK_ROOT := $(ROOT)
 # Integration tests share one machine's Docker engine: one package at a time.
@@ -39,6 +37,7 @@ apt: ## install the Debian packages the project needs, only when missing
 $(BIN)/%: tools/%/go.mod tools/%/go.sum tools/build.sh
 	tools/build.sh $* $@
 
+# Our own binaries, rebuilt on every call (go build is a no-op when warm).
 .PHONY: own
 own:
 	@mkdir -p $(BIN)

@@ -1,6 +1,7 @@
 package idstack
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,24 @@ func TestToolLocksMatchVersions(t *testing.T) {
 			}
 			if want := v[up+"_VERSION"]; got != want {
 				t.Errorf("%s requires %s %s, versions.env says %s: run make tools-lock", path, v[up+"_MODULE"], got, want)
+			}
+			wantReplace := map[string]string{}
+			if r := v[up+"_REPLACE"]; r != "" {
+				for _, pair := range strings.Split(r, ",") {
+					from, to, _ := strings.Cut(pair, "=")
+					wantReplace[from] = to
+				}
+			}
+			gotReplace := map[string]string{}
+			for _, r := range f.Replace {
+				from := r.Old.Path
+				if r.Old.Version != "" {
+					from += "@" + r.Old.Version
+				}
+				gotReplace[from] = r.New.Path + "@" + r.New.Version
+			}
+			if !maps.Equal(gotReplace, wantReplace) {
+				t.Errorf("%s replaces %v, versions.env says %v: run make tools-lock", path, gotReplace, wantReplace)
 			}
 			if f.Go == nil || f.Go.Version != v["GO_VERSION"] {
 				t.Errorf("%s: go line differs from GO_VERSION %s", path, v["GO_VERSION"])

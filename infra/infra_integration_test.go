@@ -35,9 +35,17 @@ func get(ctx context.Context, top infra.Topology, url string) (int, error) {
 }
 
 // probe sends n GETs to url, gap apart, and returns how many failed. It is
-// bounded in count and time.
+// bounded in count and time. After the first `signalAfter` requests it
+// closes started (when not nil).
 func probe(ctx context.Context, top infra.Topology, url string, n int, gap time.Duration) (failed int, errs []string) {
+	return probeSignal(ctx, top, url, n, gap, 0, nil)
+}
+
+func probeSignal(ctx context.Context, top infra.Topology, url string, n int, gap time.Duration, signalAfter int, started chan<- struct{}) (failed int, errs []string) {
 	for i := 0; i < n && ctx.Err() == nil; i++ {
+		if started != nil && i == signalAfter {
+			close(started)
+		}
 		status, err := get(ctx, top, url)
 		if err != nil || status != http.StatusOK {
 			failed++
@@ -142,14 +150,15 @@ func TestTopologyUnderFaults(t *testing.T) {
 
 	t.Run("the edge keeps serving while a hydra replica is killed", func(t *testing.T) {
 		url := top.PublicURL(infra.HostHydra, eu) + "/.well-known/openid-configuration"
-		done := make(chan struct{})
+		done, started := make(chan struct{}), make(chan struct{})
 		var failed int
 		var errs []string
 		go func() {
 			defer close(done)
-			failed, errs = probe(ctx, top, url, 100, 50*time.Millisecond)
+			// 20 requests before the kill, 80 across and after it.
+			failed, errs = probeSignal(ctx, top, url, 100, 50*time.Millisecond, 20, started)
 		}()
-		time.Sleep(time.Second) // probes before the kill too
+		<-started
 		if err := inj.Kill(ctx, node(eu, "hydra", 1)); err != nil {
 			t.Fatal(err)
 		}

@@ -50,7 +50,6 @@ func TestGolden(t *testing.T) {
 	files := map[string]File{
 		"kratos-eu.yml":   Kratos(top, fixedSecrets, "eu"),
 		"hydra-us.yml":    Hydra(top, fixedSecrets, "us"),
-		"edge-eu.cfg":     RegionEdge(top, "eu", testBackends(top, "eu")),
 		"global-edge.cfg": GlobalEdge(top, []string{"idstack-eu-edge", "idstack-us-edge"}),
 		"vault.hcl":       Vault(top),
 	}

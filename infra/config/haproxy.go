@@ -32,10 +32,14 @@ type Backend struct {
 	Required bool
 }
 
-// haproxyDefaults are shared by every edge. Retries: a connection that fails
-// is retried on another server (option redispatch); a request that reached a
-// server is retried only when it is safe to repeat (GET, HEAD).
-const haproxyDefaults = `global
+// haproxyGlobal and haproxyDefaults are shared by every edge. Region edges
+// retry a failed connection on another replica (option redispatch), and a
+// GET or HEAD that got no answer, a 502/503/504 or no response within
+// timeout server (a paused replica); a request with a body is retried only
+// when its connection failed, so it was never sent. The global edge retries
+// connection failures only: the region edge behind it already retried, and
+// its retries would multiply the load on a struggling region.
+const haproxyGlobal = `global
   maxconn 4096
   hard-stop-after 5s
   log stdout format raw local0 info
@@ -59,14 +63,21 @@ defaults
   option forwardfor
   timeout connect 1s
   timeout client 30s
-  timeout server 15s
   timeout check 1s
   timeout http-request 10s
   timeout queue 5s
-  retries 3
   option redispatch 1
-  retry-on conn-failure empty-response response-timeout 502 503 504
   default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 resolvers docker init-addr last,libc,none
+`
+
+const regionRetries = `  timeout server 5s
+  retries 2
+  retry-on conn-failure empty-response response-timeout 502 503 504
+`
+
+const globalRetries = `  timeout server 20s
+  retries 2
+  retry-on conn-failure empty-response
 `
 
 // noRouteBackend answers a host name the edge does not route (yet: a
@@ -81,7 +92,8 @@ func RegionEdge(t infra.Topology, r string, backends []Backend) File {
 	i := t.RegionIndex(r)
 	var b strings.Builder
 	b.WriteString("# Region edge, region " + r + ". Rendered by idstack infra/config; do not edit.\n")
-	b.WriteString(haproxyDefaults)
+	b.WriteString(haproxyGlobal)
+	b.WriteString(regionRetries)
 	// Public: the region's own port, and the global port for global names
 	// (inside a region, global names resolve to the region's edge).
 	fmt.Fprintf(&b, "\nfrontend public\n  bind :%d\n  bind :%d\n", t.Ports().Public(i), t.Ports().Global())
@@ -132,7 +144,8 @@ func writeBackend(b *strings.Builder, be Backend) {
 func GlobalEdge(t infra.Topology, regionEdges []string) File {
 	var b strings.Builder
 	b.WriteString("# Global edge. Rendered by idstack infra/config; do not edit.\n")
-	b.WriteString(haproxyDefaults)
+	b.WriteString(haproxyGlobal)
+	b.WriteString(globalRetries)
 	fmt.Fprintf(&b, "\nfrontend global\n  bind :%d\n  monitor-uri %s\n", t.Ports().Global(), EdgeHealthPath)
 	b.WriteString("  monitor fail if { nbsrv(regions) lt 1 }\n")
 	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n  default_backend regions\n")

@@ -27,7 +27,6 @@ const (
 	HydraAdminPort   = 4445
 	PostgresPort     = 5432
 	CockroachPort    = 26257
-	MailHTTPPort     = 8025
 	ToxiproxyAPIPort = 8474
 )
 
@@ -52,12 +51,4 @@ func DSN(t infra.Topology, s Secrets, db string) string {
 		return fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable&max_conns=20&max_idle_conns=4",
 			db, s.DatabaseUserPassword(db), DatabaseHost, PostgresPort, db)
 	}
-}
-
-// DatabasePort is the port of the database tier.
-func DatabasePort(t infra.Topology) int {
-	if t.Database == infra.DatabaseCockroach {
-		return CockroachPort
-	}
-	return PostgresPort
 }

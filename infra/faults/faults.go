@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -204,7 +205,8 @@ func (i *Injector) Restart(ctx context.Context, name string, timeout time.Durati
 	if err != nil {
 		return err
 	}
-	if err := i.pool.Client.RestartContainer(n.ID, uint(timeout.Seconds())); err != nil {
+	secs := uint(math.Ceil(timeout.Seconds()))
+	if err := i.pool.Client.RestartContainer(n.ID, secs); err != nil {
 		return fmt.Errorf("restart %s: %w", name, err)
 	}
 	return i.afterStart(ctx, n)
@@ -290,7 +292,9 @@ func (i *Injector) connect(ctx context.Context, n stack.NodeStatus, network stri
 	err := i.pool.Client.ConnectNetwork(network, dc.NetworkConnectionOptions{
 		Container: n.ID, EndpointConfig: &dc.EndpointConfig{Aliases: aliases}, Context: ctx,
 	})
-	if err != nil && !strings.Contains(err.Error(), "already exists") {
+	var e *dc.Error
+	alreadyConnected := errors.As(err, &e) && (e.Status == 403 || strings.Contains(e.Message, "already exists"))
+	if err != nil && !alreadyConnected {
 		return fmt.Errorf("reconnect %s to %s: %w", n.Name, network, err)
 	}
 	return nil
@@ -349,13 +353,15 @@ func (i *Injector) SlowLink(ctx context.Context, region string, latency, jitter 
 	if err != nil {
 		return err
 	}
+	// Recorded first: a partial failure still leaves a heal that removes
+	// whatever toxics were added.
+	i.record("slow-link", region, func(ctx context.Context) error { return i.fastLink(ctx, region) })
 	attrs := toxiproxy.Attributes{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}
 	for _, p := range proxies {
 		if _, err := p.AddToxic(latencyToxic, "latency", "downstream", 1, attrs); err != nil {
 			return fmt.Errorf("slow link %s/%s: %w", region, p.Name, err)
 		}
 	}
-	i.record("slow-link", region, func(ctx context.Context) error { return i.fastLink(ctx, region) })
 	return nil
 }
 
@@ -374,7 +380,8 @@ func (i *Injector) fastLink(ctx context.Context, region string) error {
 		return err
 	}
 	for _, p := range proxies {
-		if err := p.RemoveToxic(latencyToxic); err != nil && !strings.Contains(err.Error(), "404") {
+		var apiErr *toxiproxy.ApiError
+		if err := p.RemoveToxic(latencyToxic); err != nil && !(errors.As(err, &apiErr) && apiErr.Status == 404) {
 			return fmt.Errorf("fast link %s/%s: %w", region, p.Name, err)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/ory/dockertest/v3"
@@ -95,17 +94,6 @@ func (b Builder) Build(ctx context.Context) (Tags, error) {
 		return nil, err
 	}
 	return tags, nil
-}
-
-// Missing lists the images of tags that the engine does not have.
-func (b Builder) Missing(tags Tags) []string {
-	var missing []string
-	for _, ref := range sortedValues(tags) {
-		if _, err := b.Pool.Client.InspectImage(ref); err != nil {
-			missing = append(missing, ref)
-		}
-	}
-	return missing
 }
 
 func (b Builder) ensure(ctx context.Context, ref string, build func() error) error {
@@ -226,15 +214,6 @@ func splitRef(ref string) (repo, tag string) {
 		}
 	}
 	return ref, "latest"
-}
-
-func sortedValues(t Tags) []string {
-	out := make([]string, 0, len(t))
-	for _, v := range t {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func tail(s string, n int) string {

@@ -192,3 +192,22 @@ func TestDecodeKeepsUnparseableMail(t *testing.T) {
 		t.Errorf("got %q, want the raw text kept", m.Text)
 	}
 }
+
+func TestReadDataLongLinesStayInSync(t *testing.T) {
+	// A chunk boundary of a long line must not look like the terminator or
+	// a stuffed dot.
+	long := strings.Repeat("a", maxLineBytes-1) + ".\r\n"
+	data := long + "..x\r\n.\r\nNEXT"
+	r := bufio.NewReaderSize(strings.NewReader(data), maxLineBytes)
+	body, err := ReadData(r, MaxMessageBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := long + ".x\r\n"; string(body) != want {
+		t.Fatalf("got %d bytes, want %d", len(body), len(want))
+	}
+	rest, _ := r.ReadString('\n')
+	if rest != "NEXT" {
+		t.Errorf("reader out of sync: next is %q", rest)
+	}
+}

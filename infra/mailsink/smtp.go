@@ -212,6 +212,9 @@ func readLine(r *bufio.Reader) (string, error) {
 func ReadData(r *bufio.Reader, max int) ([]byte, error) {
 	var buf bytes.Buffer
 	tooLarge := false
+	// A line longer than the reader's buffer arrives in chunks: only a chunk
+	// that starts a line can be the terminator or carry a stuffed dot.
+	lineStart := true
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -220,10 +223,12 @@ func ReadData(r *bufio.Reader, max int) ([]byte, error) {
 			}
 			return nil, err
 		}
-		if string(line) == ".\r\n" || string(line) == ".\n" {
+		start := lineStart
+		lineStart = len(line) > 0 && line[len(line)-1] == '\n'
+		if start && (string(line) == ".\r\n" || string(line) == ".\n") {
 			break
 		}
-		if len(line) > 0 && line[0] == '.' {
+		if start && len(line) > 0 && line[0] == '.' {
 			line = line[1:]
 		}
 		if buf.Len()+len(line) > max {

@@ -41,7 +41,7 @@ func (s *Stack) cockroachNodes() []nodeSpec {
 				"--locality=region=" + r, "--listen-addr=:26257", "--http-addr=:8080",
 				"--advertise-addr=" + name, "--cache=.1", "--max-sql-memory=.1"},
 			networks: []attachment{{s.wanNetwork(), []string{config.DatabaseUpstreamHost}}, {s.regionNetwork(r), []string{config.DatabaseHost}}},
-			volumes:  map[string]string{s.volume("db") + fmt.Sprint(i+1): "/cockroach/cockroach-data"},
+			volumes:  map[string]string{s.cockroachVolume(i + 1): "/cockroach/cockroach-data"},
 			probe:    &probe{path: "/health", port: 8080},
 		})
 	}
@@ -56,14 +56,13 @@ func (s *Stack) checkCockroachImage() error {
 	return nil
 }
 
+func (s *Stack) cockroachVolume(i int) string { return fmt.Sprintf("%s-%d", s.volume("db"), i) }
+
 // initCockroach runs `cockroach init` once every node is up.
 func (s *Stack) initCockroach(ctx context.Context, first container) error {
-	exec, err := s.pool.Client.CreateExec(execOptions(first.id, []string{"/cockroach/cockroach", "init", "--insecure", "--host=" + first.spec.name}))
+	out, err := s.exec(ctx, first.id, "/cockroach/cockroach", "init", "--insecure", "--host="+first.spec.name)
 	if err != nil {
-		return fmt.Errorf("cockroach init: %w", err)
-	}
-	if err := s.pool.Client.StartExec(exec.ID, startExecOptions(ctx)); err != nil {
-		return fmt.Errorf("cockroach init: %w", err)
+		return fmt.Errorf("cockroach init: %w\n%s", err, out)
 	}
 	return nil
 }

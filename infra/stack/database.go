@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,11 +17,10 @@ import (
 	"github.com/idstack/idstack/infra/config"
 )
 
-// BootstrapStatements returns the SQL that gives each Ory service its own
-// database owned by its own user, in the order it runs. Each statement after
-// the CREATE DATABASE ones runs inside crdb.ExecuteTx, which retries
-// CockroachDB's serialization errors (40001) and is a plain transaction on
-// PostgreSQL.
+// bootstrapStep is one statement of the SQL that gives each Ory service its
+// own database owned by its own user. Steps after the CREATE DATABASE ones
+// run inside crdb.ExecuteTx, which retries CockroachDB's serialization
+// errors (40001) and is a plain transaction on PostgreSQL.
 type bootstrapStep struct {
 	// sql runs with args; guard, when set, is a query whose non-empty result
 	// means the step is already done (PostgreSQL lacks IF NOT EXISTS for roles
@@ -42,7 +42,7 @@ func bootstrapSteps(t infra.Topology, s config.Secrets) []bootstrapStep {
 		})
 	}
 	for _, db := range config.Databases {
-		create := fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", db, s.DatabaseUserPassword(db))
+		create := fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD %s", db, quoteLiteral(s.DatabaseUserPassword(db)))
 		if t.Database == infra.DatabaseCockroach {
 			create = "CREATE USER " + db // insecure local cluster: no passwords
 		}
@@ -96,7 +96,7 @@ func (s *Stack) bootstrapDatabase(ctx context.Context, ip string, secrets config
 			if err == nil {
 				continue
 			}
-			if err != sql.ErrNoRows {
+			if !errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("bootstrap database: %s: %w", redact(step.guard), err)
 			}
 		}
@@ -115,6 +115,10 @@ func (s *Stack) bootstrapDatabase(ctx context.Context, ip string, secrets config
 	}
 	return nil
 }
+
+// quoteLiteral quotes s as an SQL string literal. Role and database names
+// are constants of this package; only the passwords need quoting.
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // redact hides passwords in SQL for error messages.
 func redact(sql string) string {

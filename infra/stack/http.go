@@ -16,7 +16,9 @@ func GetOK(ctx context.Context, t infra.Topology, url string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := t.HTTPClient(3 * time.Second).Do(req)
+	client := t.HTTPClient(3 * time.Second)
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}

@@ -94,6 +94,13 @@ func (s *Stack) networks() []string {
 
 // volumes lists every volume the stack creates.
 func (s *Stack) volumes() []string {
+	if s.Topology.Database == infra.DatabaseCockroach {
+		out := []string{s.volume("vault")}
+		for i := 1; i <= s.cockroachNodeCount(); i++ {
+			out = append(out, s.cockroachVolume(i))
+		}
+		return out
+	}
 	return []string{s.volume("db"), s.volume("vault")}
 }
 
@@ -194,7 +201,6 @@ func (s *Stack) plan(st State) (plan, error) {
 				p.migrations = append(p.migrations, nodeSpec{
 					name: s.regionName(r, RoleMigrate+"-"+svc.name), role: RoleMigrate, region: r,
 					image: tags[svc.image], cmd: svc.migrate, files: svc.files(t, st.Secrets, r),
-					env:      []string{"DSN=" + config.DSN(t, st.Secrets, svc.name)},
 					networks: []attachment{{s.regionNetwork(r), nil}},
 					oneshot:  true,
 				})

@@ -99,10 +99,10 @@ func Connect(t infra.Topology, opts Options) (*Stack, error) {
 func Pool() (*dockertest.Pool, error) {
 	pool, err := dockertest.NewPool("")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoDocker, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoDocker, err)
 	}
 	if err := pool.Client.Ping(); err != nil {
-		return nil, fmt.Errorf("%w: %v (is the daemon running, and is DOCKER_HOST right?)", ErrNoDocker, err)
+		return nil, fmt.Errorf("%w: %w (is the daemon running, and is DOCKER_HOST right?)", ErrNoDocker, err)
 	}
 	pool.MaxWait = 2 * time.Minute
 	return pool, nil
@@ -110,6 +110,9 @@ func Pool() (*dockertest.Pool, error) {
 
 // DockerPool exposes the engine connection to fault injection and tests.
 func (s *Stack) DockerPool() *dockertest.Pool { return s.pool }
+
+// StatePath is the file Up records the stack's state in.
+func (s *Stack) StatePath() string { return s.statePath() }
 
 func (s *Stack) statePath() string {
 	return filepath.Join(s.opts.StateDir, s.Topology.Name, "stack.json")

@@ -3,6 +3,9 @@ package stack
 import (
 	"context"
 	"errors"
+	"flag"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +193,29 @@ func TestPollTimesOutWithTheLastError(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "still starting") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// TestEdgeConfigGolden pins the region edge configuration rendered from the
+// real service table.
+func TestEdgeConfigGolden(t *testing.T) {
+	p := testPlan(t, infra.Default())
+	edge := find(t, p.edges, "idstack-eu-edge")
+	got := edge.files[0].Data
+	path := filepath.Join("testdata", "edge-eu.cfg.golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (go test ./infra/stack -run Golden -update writes it): %v", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("edge config differs from %s; rerun with -update if intended\n%s", path, got)
 	}
 }

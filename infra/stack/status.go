@@ -99,7 +99,7 @@ func (s *Stack) WriteStatus(ctx context.Context, w io.Writer) (int, error) {
 }
 
 // WriteURLs prints every URL a person uses, and how to reach them.
-func WriteURLs(w io.Writer, t infra.Topology, st State) {
+func WriteURLs(w io.Writer, t infra.Topology, statePath string) {
 	fmt.Fprintf(w, "\nidstack %q is up: %d regions (%s), database %s.\n\n", t.Name, len(t.Regions), strings.Join(t.Regions, ", "), t.Database)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "OIDC issuer (global)\t%s\n", t.IssuerURL())
@@ -109,7 +109,7 @@ func WriteURLs(w io.Writer, t infra.Topology, st State) {
 		fmt.Fprintf(tw, "region %s: Kratos public / admin\t%s  %s\n", r, t.PublicURL(infra.HostKratos, r), t.AdminURL(infra.HostKratos, r))
 		fmt.Fprintf(tw, "region %s: Hydra public / admin\t%s  %s\n", r, t.PublicURL(infra.HostHydra, r), t.AdminURL(infra.HostHydra, r))
 	}
-	fmt.Fprintf(tw, "Vault (root token in .run/%s/stack.json)\t%s\n", t.Name, t.VaultURL())
+	fmt.Fprintf(tw, "Vault (root token in %s)\t%s\n", statePath, t.VaultURL())
 	fmt.Fprintf(tw, "Mail sink API\t%s/api/messages\n", t.MailURL())
 	tw.Flush()
 	fmt.Fprintf(w, `

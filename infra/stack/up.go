@@ -40,12 +40,12 @@ func (s *Stack) Up(ctx context.Context, tags images.Tags) (err error) {
 
 // preflight checks everything that can be checked before creating anything.
 func (s *Stack) preflight(tags images.Tags) error {
-	existing, err := s.containers(false)
+	left, err := s.Leftovers(context.Background())
 	if err != nil {
 		return err
 	}
-	if len(existing) > 0 {
-		return fmt.Errorf("%w: %d containers labelled %s=%s exist (make down removes them)", ErrAlreadyUp, len(existing), LabelStack, s.Topology.Name)
+	if left != (Removed{}) {
+		return fmt.Errorf("%w: %s labelled %s=%s exist (make down removes them)", ErrAlreadyUp, left, LabelStack, s.Topology.Name)
 	}
 	var missing []string
 	for _, ref := range tags {
@@ -64,7 +64,7 @@ func (s *Stack) preflight(tags images.Tags) error {
 	for _, port := range s.Topology.HostPorts() {
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return fmt.Errorf("%w: 127.0.0.1:%d is in use (another stack, or choose another base port): %v", ErrPortTaken, port, err)
+			return fmt.Errorf("%w: 127.0.0.1:%d is in use (another stack, or choose another base port): %w", ErrPortTaken, port, err)
 		}
 		l.Close()
 	}

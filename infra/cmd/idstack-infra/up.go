@@ -32,10 +32,6 @@ func runUp(ctx context.Context, args []string) error {
 	if err := s.Up(ctx, tags); err != nil {
 		return err
 	}
-	st, err := s.LoadState()
-	if err != nil {
-		return err
-	}
-	stack.WriteURLs(os.Stdout, c.topology, st)
+	stack.WriteURLs(os.Stdout, c.topology, s.StatePath())
 	return nil
 }

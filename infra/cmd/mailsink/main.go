@@ -31,9 +31,9 @@ func Default() Config {
 
 // Validate names the first field that is wrong.
 func (c Config) Validate() error {
-	for name, addr := range map[string]string{"smtp-addr": c.SMTPAddr, "http-addr": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("%s: %q is not host:port: %v", name, addr, err)
+	for _, f := range []struct{ name, addr string }{{"smtp-addr", c.SMTPAddr}, {"http-addr", c.HTTPAddr}} {
+		if _, _, err := net.SplitHostPort(f.addr); err != nil {
+			return fmt.Errorf("%s: %q is not host:port: %w", f.name, f.addr, err)
 		}
 	}
 	if c.Capacity < 1 || c.Capacity > 1_000_000 {
