@@ -252,26 +252,34 @@ func (i *Injector) unpause(ctx context.Context, n stack.NodeStatus) error {
 // Disconnect takes node off network (a full network name, e.g.
 // "idstack-wan"); healing reconnects it with the aliases it had.
 func (i *Injector) Disconnect(ctx context.Context, name, network string) error {
-	n, err := i.node(ctx, name)
+	reconnect, err := i.disconnect(ctx, name, network)
 	if err != nil {
 		return err
 	}
+	i.record("disconnect", name+"@"+network, reconnect)
+	return nil
+}
+
+// disconnect takes node off network and returns the function that puts it
+// back with the aliases it had.
+func (i *Injector) disconnect(ctx context.Context, name, network string) (func(context.Context) error, error) {
+	n, err := i.node(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	info, err := i.pool.Client.InspectContainerWithContext(n.ID, ctx)
 	if err != nil {
-		return fmt.Errorf("inspect %s: %w", name, err)
+		return nil, fmt.Errorf("inspect %s: %w", name, err)
 	}
 	ep, ok := info.NetworkSettings.Networks[network]
 	if !ok {
-		return fmt.Errorf("disconnect %s: not on network %s", name, network)
+		return nil, fmt.Errorf("disconnect %s: not on network %s", name, network)
 	}
 	aliases := withoutShortID(ep.Aliases, n.ID)
 	if err := i.pool.Client.DisconnectNetwork(network, dc.NetworkConnectionOptions{Container: n.ID, Force: true, Context: ctx}); err != nil {
-		return fmt.Errorf("disconnect %s from %s: %w", name, network, err)
+		return nil, fmt.Errorf("disconnect %s from %s: %w", name, network, err)
 	}
-	i.record("disconnect", name+"@"+network, func(ctx context.Context) error {
-		return i.connect(ctx, n, network, aliases)
-	})
-	return nil
+	return func(ctx context.Context) error { return i.connect(ctx, n, network, aliases) }, nil
 }
 
 // Reconnect heals Disconnect of node from network.
@@ -320,27 +328,66 @@ func (i *Injector) regionNode(region, role string) string {
 }
 
 // CutRegion cuts region off the WAN: its gateway (database, SMTP) and its
-// edge (reached by the global edge) leave the WAN network. Healing restores
-// both.
+// edge (reached by the global edge) leave the WAN network. Healing puts both
+// back and resets the gateway's proxied connections: Docker gives the
+// gateway a new WAN address, so connections opened before the cut could only
+// hang (a real link keeps its addresses and would resume them). The reset
+// also ends a SlowLink on the region.
 func (i *Injector) CutRegion(ctx context.Context, region string) error {
 	if i.topology.RegionIndex(region) < 0 {
 		return fmt.Errorf("cut region: %w: region %q", ErrUnknownNode, region)
 	}
+	var heals []func(context.Context) error
+	heal := func(ctx context.Context) error {
+		var errs []error
+		for k := len(heals) - 1; k >= 0; k-- {
+			errs = append(errs, heals[k](ctx))
+		}
+		errs = append(errs, i.resetGateway(ctx, region))
+		return errors.Join(errs...)
+	}
 	for _, role := range []string{stack.RoleGateway, stack.RoleEdge} {
-		if err := i.Disconnect(ctx, i.regionNode(region, role), i.WANNetwork()); err != nil {
+		reconnect, err := i.disconnect(ctx, i.regionNode(region, role), i.WANNetwork())
+		if err != nil {
+			if len(heals) > 0 {
+				i.record("cut-region", region, heal)
+			}
 			return err
 		}
+		heals = append(heals, reconnect)
 	}
+	i.record("cut-region", region, heal)
 	return nil
 }
 
 // RestoreRegion heals CutRegion.
 func (i *Injector) RestoreRegion(ctx context.Context, region string) error {
-	var errs []error
-	for _, role := range []string{stack.RoleEdge, stack.RoleGateway} {
-		errs = append(errs, i.Reconnect(ctx, i.regionNode(region, role), i.WANNetwork()))
+	for _, a := range i.Active() {
+		if a.Fault == "cut-region" && a.Node == region {
+			if err := a.heal(ctx); err != nil {
+				return err
+			}
+			i.forget(region, "cut-region")
+			return nil
+		}
 	}
-	return errors.Join(errs...)
+	return fmt.Errorf("restore region %s: it was not cut by this injector", region)
+}
+
+// resetGateway closes every connection region's gateway proxies by
+// restarting it (Toxiproxy reloads its proxies from its config file);
+// clients reconnect at once. A SlowLink on the region ends with it.
+func (i *Injector) resetGateway(ctx context.Context, region string) error {
+	name := i.regionNode(region, stack.RoleGateway)
+	n, err := i.node(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := i.pool.Client.RestartContainer(n.ID, 1); err != nil {
+		return fmt.Errorf("reset gateway %s: %w", name, err)
+	}
+	i.forget(region, "slow-link")
+	return nil
 }
 
 // latencyToxic names the toxics this package adds.
