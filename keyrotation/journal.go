@@ -86,7 +86,7 @@ type Journal struct {
 var genesis = hex.EncodeToString(make([]byte, sha256.Size))
 
 // Key returns the key with kid.
-func (j *Journal) Key(kid string) (*Key, bool) {
+func (j Journal) Key(kid string) (*Key, bool) {
 	for i := range j.Keys {
 		if j.Keys[i].Kid == kid {
 			return &j.Keys[i], true
@@ -96,7 +96,7 @@ func (j *Journal) Key(kid string) (*Key, bool) {
 }
 
 // InState returns the keys in any of states, oldest first.
-func (j *Journal) InState(states ...State) []*Key {
+func (j Journal) InState(states ...State) []*Key {
 	var out []*Key
 	for i := range j.Keys {
 		if slices.Contains(states, j.Keys[i].State) {
@@ -107,7 +107,7 @@ func (j *Journal) InState(states ...State) []*Key {
 }
 
 // Active returns the signing key, if any.
-func (j *Journal) Active() *Key {
+func (j Journal) Active() *Key {
 	if ks := j.InState(StateActive); len(ks) > 0 {
 		return ks[len(ks)-1]
 	}
@@ -115,7 +115,7 @@ func (j *Journal) Active() *Key {
 }
 
 // Standby returns the newest generated or published key, if any.
-func (j *Journal) Standby() *Key {
+func (j Journal) Standby() *Key {
 	if ks := j.InState(StateGenerated, StatePublished); len(ks) > 0 {
 		return ks[len(ks)-1]
 	}
@@ -147,7 +147,7 @@ func (j *Journal) append(e Entry) {
 
 // CheckChain verifies the hash chain and that replaying the entries gives
 // every key's recorded state. It returns ErrTampered with the first problem.
-func (j *Journal) CheckChain() error {
+func (j Journal) CheckChain() error {
 	prev := genesis
 	replayed := map[string]State{}
 	for i, e := range j.Entries {
