@@ -34,7 +34,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // world is a fake deployment: Vault, Hydra, two regions, a clock.
@@ -279,7 +279,7 @@ func TestRacingStepsExactlyOneAdvances(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = w.rotator(string(rune('a'+i))).Step(context.Background())
+			outs[i], errs[i] = w.rotator(string(rune('a' + i))).Step(context.Background())
 		}()
 	}
 	wg.Wait()
@@ -497,4 +497,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
