@@ -279,7 +279,7 @@ func TestConcurrentStepsAgainstRealVault(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outs[i], errs[i] = l.rotator("job-"+strconv.Itoa(i)).Step(context.Background())
+			outs[i], errs[i] = l.rotator("job-" + strconv.Itoa(i)).Step(context.Background())
 		}()
 	}
 	wg.Wait()
