@@ -133,9 +133,9 @@ func (ru *run) advance(ctx context.Context) (bool, error) {
 			return true, nil
 		}
 	}
-	// Destroy the private material of retired keys.
-	for _, k := range ru.j.InState(StateRetired) {
-		if err := ru.destroy(ctx, k); err != nil {
+	// Destroy the private material of a retired key.
+	if retired := ru.j.InState(StateRetired); len(retired) > 0 {
+		if err := ru.destroy(ctx, retired[0]); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -200,7 +200,6 @@ func (ru *run) publish(ctx context.Context, k *Key) error {
 // the newest private key) and then strips the old active key to its public
 // part. Crashing between the two is safe: the new key is newer and signs.
 func (ru *run) promote(ctx context.Context, kid, reason string) error {
-	k, _ := ru.j.Key(kid)
 	privData, err := ru.r.Store.GetKey(ctx, ru.ref, kid)
 	if err != nil {
 		return fmt.Errorf("promote %s: read private key: %w", short(kid), err)
@@ -227,7 +226,7 @@ func (ru *run) promote(ctx context.Context, kid, reason string) error {
 			return fmt.Errorf("retire %s: %w", short(oldKid), err)
 		}
 	}
-	k, _ = ru.j.Key(kid)
+	k, _ := ru.j.Key(kid)
 	k.ActivatedAt = ptr(now)
 	ru.record(k, StateActive, "activate", reason)
 	for _, oldKid := range olds {

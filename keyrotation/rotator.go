@@ -141,7 +141,12 @@ func (r *Rotator) begin(ctx context.Context, sp SetPolicy) (*run, error) {
 // appended since the last commit with the write's Vault request id.
 func (ru *run) commit(ctx context.Context) error {
 	now := ru.r.now()
-	ru.j.Lease = &Lease{Holder: ru.r.Actor, Until: now.Add(ru.r.Policy.LeaseTTL)}
+	return ru.write(ctx, &Lease{Holder: ru.r.Actor, Until: now.Add(ru.r.Policy.LeaseTTL)})
+}
+
+// write writes the journal holding lease (nil releases it).
+func (ru *run) write(ctx context.Context, lease *Lease) error {
+	ru.j.Lease = lease
 	version, info, err := ru.r.Store.WriteJournal(ctx, ru.j)
 	if errors.Is(err, ErrConflict) {
 		return fmt.Errorf("%w: the journal changed under this run", ErrLeaseLost)
@@ -163,19 +168,13 @@ func (ru *run) commit(ctx context.Context) error {
 	return nil
 }
 
-// release drops the lease and records the success.
+// release records the success and drops the lease, in one write.
 func (ru *run) release(ctx context.Context) error {
 	now := ru.r.now()
 	ru.j.LastSuccessAt = &now
-	if err := ru.commit(ctx); err != nil {
-		return err
-	}
-	ru.j.Lease = nil
-	version, _, err := ru.r.Store.WriteJournal(ctx, ru.j)
-	if err != nil {
+	if err := ru.write(ctx, nil); err != nil {
 		return fmt.Errorf("release lease: %w", err)
 	}
-	ru.j.Version = version
 	return nil
 }
 
