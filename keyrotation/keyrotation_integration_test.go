@@ -386,12 +386,7 @@ func TestAppRoleLogin(t *testing.T) {
 	if err := root.Sys().EnableAuthWithOptionsWithContext(ctx, "approle", &vaultAuthInput); err != nil {
 		t.Fatal(err)
 	}
-	policy := `path "idstack/data/keyrotation-test/*" { capabilities = ["create","read","update"] }
-path "idstack/metadata/keyrotation-test/*" { capabilities = ["read","list"] }
-path "idstack/destroy/keyrotation-test/*" { capabilities = ["update"] }`
-	if err := root.Sys().PutPolicyWithContext(ctx, "keyrotation", policy); err != nil {
-		t.Fatal(err)
-	}
+	putKeyrotationPolicy(t, root)
 	if _, err := root.Logical().WriteWithContext(ctx, "auth/approle/role/keyrotation", map[string]any{"token_policies": "keyrotation", "token_ttl": "10m"}); err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,9 @@ const (
 	Vault     = "vault"
 	Toxiproxy = "toxiproxy"
 	Mailsink  = "mailsink"
-	Debian    = "debian" // PostgreSQL and HAProxy
+	// Kubefake answers Vault's TokenReview calls in tests (no cluster here).
+	Kubefake = "kubefake"
+	Debian   = "debian" // PostgreSQL and HAProxy
 )
 
 // Spec is one FROM scratch image: a static binary as its entrypoint.
@@ -51,6 +53,7 @@ type Spec struct {
 // ScratchImages are built from binaries under bin/ by make tools.
 var ScratchImages = []Spec{
 	{Kratos, "kratos"}, {Hydra, "hydra"}, {Vault, "vault"}, {Toxiproxy, "toxiproxy"}, {Mailsink, "mailsink"},
+	{Kubefake, "kubefake"},
 }
 
 // Builder builds and names images.
