@@ -1,0 +1,142 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Upstream errors handlers map to pages.
+var (
+	// ErrFlowGone: the flow expired or never existed; restart it.
+	ErrFlowGone = errors.New("flow expired or unknown")
+	// ErrNoSession: the browser has no Kratos session.
+	ErrNoSession = errors.New("no session")
+	// ErrUnknownChallenge: Hydra does not know the challenge (or it was used).
+	ErrUnknownChallenge = errors.New("unknown or used challenge")
+)
+
+// FlowKind names a Kratos self-service browser flow.
+type FlowKind string
+
+// The flows the bridge renders.
+const (
+	FlowLogin        FlowKind = "login"
+	FlowRegistration FlowKind = "registration"
+	FlowRecovery     FlowKind = "recovery"
+	FlowVerification FlowKind = "verification"
+	FlowSettings     FlowKind = "settings"
+)
+
+// Flow is a Kratos flow reduced to what a page shows.
+type Flow struct {
+	ID             string
+	Kind           FlowKind
+	Action         string // the form's action: Kratos' public URL
+	Method         string
+	Nodes          []Node
+	Messages       []Message
+	ReturnTo       string
+	LoginChallenge string // Hydra's, when the flow is part of an OAuth2 login
+	Refresh        bool
+	AAL            string
+	State          string // e.g. "choose_method", "sent_email", "passed_challenge"
+	ExpiresAt      time.Time
+}
+
+// Node is one UI node: an input, a text, an image or a link.
+type Node struct {
+	Group        string // default, password, code, profile, ...
+	Type         string // input, text, img, a
+	Name         string
+	InputType    string // text, email, password, hidden, submit, ...
+	Value        string
+	Required     bool
+	Disabled     bool
+	Autocomplete string
+	Label        *Message
+	Messages     []Message
+	Href         string // a, img
+	Text         string // text nodes
+}
+
+// Message is a Kratos UI text; ID selects a translation.
+type Message struct {
+	ID   int64
+	Type string // info, error, success
+	Text string
+}
+
+// Session is the browser's Kratos session.
+type Session struct {
+	ID       string
+	Identity Identity
+}
+
+// Kratos is what the bridge uses of Kratos: the frontend API with the
+// browser's cookies, and the identity admin API.
+type Kratos interface {
+	// Flow fetches a browser flow, or ErrFlowGone.
+	Flow(ctx context.Context, kind FlowKind, id, cookie string) (Flow, error)
+	// Whoami returns the browser's session, or ErrNoSession.
+	Whoami(ctx context.Context, cookie string) (Session, error)
+	// Identity reads an identity by id (admin API).
+	Identity(ctx context.Context, id string) (Identity, error)
+	// DisableSession ends a session (admin API).
+	DisableSession(ctx context.Context, sessionID string) error
+	// BrowserURL is where a browser starts flow kind (query added by caller).
+	BrowserURL(kind FlowKind) string
+	// Ready reports whether Kratos answers.
+	Ready(ctx context.Context) error
+}
+
+// ConsentRequest is Hydra's consent request reduced to what the bridge uses.
+type ConsentRequest struct {
+	Challenge       string
+	Subject         string
+	Skip            bool // Hydra remembers the user's consent
+	ClientID        string
+	ClientName      string
+	ClientSkip      bool // the client has skip_consent
+	RedirectURIs    []string
+	RequestedScopes []string
+	Audience        []string
+}
+
+// AcceptConsent is what the bridge grants.
+type AcceptConsent struct {
+	Scopes      []string
+	Audience    []string
+	Remember    bool
+	RememberFor time.Duration
+	IDToken     map[string]any
+}
+
+// LogoutRequest is Hydra's logout request.
+type LogoutRequest struct {
+	Challenge  string
+	Subject    string
+	ClientID   string
+	ClientName string
+	ClientSkip bool // the client has skip_logout_consent
+}
+
+// LoginRequest is what the bridge reads of Hydra's login request.
+type LoginRequest struct {
+	Challenge    string
+	ClientID     string
+	RedirectURIs []string
+}
+
+// Hydra is what the bridge uses of Hydra's admin API.
+type Hydra interface {
+	Login(ctx context.Context, challenge string) (LoginRequest, error)
+	Consent(ctx context.Context, challenge string) (ConsentRequest, error)
+	AcceptConsent(ctx context.Context, challenge string, a AcceptConsent) (redirectTo string, err error)
+	RejectConsent(ctx context.Context, challenge, reason string) (redirectTo string, err error)
+	Logout(ctx context.Context, challenge string) (LogoutRequest, error)
+	AcceptLogout(ctx context.Context, challenge string) (redirectTo string, err error)
+	RejectLogout(ctx context.Context, challenge string) error
+	// Ready reports whether Hydra answers.
+	Ready(ctx context.Context) error
+}
