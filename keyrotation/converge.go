@@ -2,6 +2,7 @@ package keyrotation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,17 +11,48 @@ import (
 // maxTransitions bounds one run; a healthy run needs at most a handful.
 const maxTransitions = 32
 
-// adopt builds the first journal of a set from what Hydra has: the key that
-// signs now (the newest with private parts) becomes active, every other key
-// retiring (stripped to its public part first). An empty set gets a key of
-// ours, active at once: nothing can have cached an empty set's keys, and
-// Hydra would otherwise generate an unknown key on the next token.
-func (ru *run) adopt(ctx context.Context) (Journal, error) {
-	j := Journal{SetRef: ru.ref}
-	ru.j = j
+// publicJWK returns k's public JWK. Keys keyrotation made have their
+// thumbprint as kid (checked); adopted keys keep whatever kid Hydra gave
+// them (Hydra's own are UUIDs).
+func publicJWK(k *Key) (JWK, error) {
+	if !k.Adopted {
+		return ParseJWK(k.Public)
+	}
+	var j JWK
+	if err := json.Unmarshal(k.Public, &j); err != nil || !j.Valid() {
+		return JWK{}, fmt.Errorf("public part of adopted key %s does not parse", short(k.Kid))
+	}
+	return j.Public(), nil
+}
+
+// privateJWK reads k's private JWK from Vault.
+func (ru *run) privateJWK(ctx context.Context, kid string) (JWK, error) {
+	data, err := ru.r.Store.GetKey(ctx, ru.ref, kid)
+	if err != nil {
+		return JWK{}, fmt.Errorf("read private key %s: %w", short(kid), err)
+	}
+	return ParseJWK(data)
+}
+
+// adopt fills an empty journal from what Hydra has: the key that signs now
+// (the newest with private parts) becomes active, every other key retiring
+// (stripped to its public part after the journal names it). A key whose
+// private part is in Vault is ours (a crashed bootstrap), not adopted. An
+// empty set gets a key of ours, active at once: nothing can have cached an
+// empty set's keys, and Hydra would otherwise generate an unknown key on the
+// next token.
+func (ru *run) adopt(ctx context.Context) error {
 	keys, err := ru.r.Hydra.Keys(ctx, ru.ref.Set)
 	if err != nil {
-		return Journal{}, fmt.Errorf("adopt set: read Hydra: %w", err)
+		return fmt.Errorf("adopt set: read Hydra: %w", err)
+	}
+	stored, err := ru.r.Store.ListKeys(ctx, ru.ref)
+	if err != nil {
+		return fmt.Errorf("adopt set: list keys: %w", err)
+	}
+	ours := map[string]bool{}
+	for _, s := range stored {
+		ours[s.Kid] = !s.Destroyed
 	}
 	now := ru.r.now()
 	signer := ""
@@ -30,39 +62,49 @@ func (ru *run) adopt(ctx context.Context) (Journal, error) {
 			break
 		}
 	}
+	var strip []JWK
 	for _, k := range keys {
 		pub := PublicOnly(k)
 		data, err := MarshalJWK(pub)
 		if err != nil {
-			return Journal{}, err
+			return err
 		}
-		nk := Key{Kid: k.KeyID, Alg: k.Algorithm, Public: data, Adopted: true, GeneratedAt: now, PublishedAt: ptr(now), VisibleAt: ptr(now)}
+		nk := Key{Kid: k.KeyID, Alg: k.Algorithm, Public: data, Adopted: !ours[k.KeyID], GeneratedAt: now, PublishedAt: ptr(now), VisibleAt: ptr(now)}
 		if k.KeyID == signer {
 			nk.State, nk.ActivatedAt = StateActive, ptr(now)
 			ru.add(nk, "adopt", "signing key found in Hydra")
 			continue
 		}
 		if !k.IsPublic() {
-			if err := ru.r.Hydra.PutKey(ctx, ru.ref.Set, pub); err != nil {
-				return Journal{}, fmt.Errorf("adopt set: strip %s: %w", short(k.KeyID), err)
-			}
+			strip = append(strip, pub)
 		}
 		nk.State, nk.RetiringAt = StateRetiring, ptr(now)
 		ru.add(nk, "adopt", "older key found in Hydra")
 	}
 	if signer == "" {
-		k, private, err := ru.generate(ctx)
+		k, priv, err := ru.generate(ctx)
 		if err != nil {
-			return Journal{}, err
+			return err
 		}
-		if err := ru.r.Hydra.PutKey(ctx, ru.ref.Set, private); err != nil {
-			return Journal{}, fmt.Errorf("bootstrap set: %w", err)
+		if err := ru.commit(ctx); err != nil {
+			return err
+		}
+		if err := ru.hydraPut(ctx, priv); err != nil {
+			return fmt.Errorf("bootstrap set: %w", err)
 		}
 		nk, _ := ru.j.Key(k.Kid)
 		nk.PublishedAt, nk.ActivatedAt = ptr(now), ptr(now)
 		ru.record(nk, StateActive, "activate", "bootstrap: the set had no signing key")
 	}
-	return ru.j, nil
+	if err := ru.commit(ctx); err != nil {
+		return err
+	}
+	for _, pub := range strip {
+		if err := ru.hydraPut(ctx, pub); err != nil {
+			return fmt.Errorf("adopt set: strip %s: %w", short(pub.KeyID), err)
+		}
+	}
+	return nil
 }
 
 // generate makes a key, stores its private part in Vault (create-only) and
@@ -76,7 +118,7 @@ func (ru *run) generate(ctx context.Context) (Key, JWK, error) {
 	if err != nil {
 		return Key{}, JWK{}, err
 	}
-	if _, err := ru.r.Store.PutKey(ctx, ru.ref, priv.KeyID, privData); err != nil {
+	if err := ru.storePut(ctx, priv.KeyID, privData); err != nil {
 		return Key{}, JWK{}, fmt.Errorf("store key: %w", err)
 	}
 	pubData, err := MarshalJWK(PublicOnly(priv))
@@ -88,16 +130,25 @@ func (ru *run) generate(ctx context.Context) (Key, JWK, error) {
 	return k, priv, nil
 }
 
-// converge reconciles Hydra with the journal, then takes every transition
-// that is due, committing after each.
+// converge adopts a new set, finishes revocations, reconciles Hydra with
+// the journal, then takes every transition that is due, committing after
+// each.
 func (ru *run) converge(ctx context.Context) error {
+	if len(ru.j.Keys) == 0 {
+		if err := ru.adopt(ctx); err != nil {
+			return err
+		}
+	}
+	if err := ru.finishRevocations(ctx); err != nil {
+		return err
+	}
+	if err := ru.reconcile(ctx); err != nil {
+		return err
+	}
 	if ru.pending > 0 {
 		if err := ru.commit(ctx); err != nil {
 			return err
 		}
-	}
-	if err := ru.reconcile(ctx); err != nil {
-		return err
 	}
 	for i := 0; i < maxTransitions; i++ {
 		progressed, err := ru.advance(ctx)
@@ -120,12 +171,11 @@ func (ru *run) converge(ctx context.Context) error {
 func (ru *run) advance(ctx context.Context) (bool, error) {
 	now := ru.r.now()
 	p := ru.r.Policy
-	ref := ru.ref
 
 	// Retire keys whose overlap is over.
 	for _, k := range ru.j.InState(StateRetiring) {
 		if k.RetiringAt != nil && !now.Before(k.RetiringAt.Add(p.Overlap)) {
-			if err := ru.r.Hydra.DeleteKey(ctx, ref.Set, k.Kid); err != nil {
+			if err := ru.hydraDelete(ctx, k.Kid); err != nil {
 				return false, fmt.Errorf("retire %s: %w", short(k.Kid), err)
 			}
 			k.RetiredAt = ptr(now)
@@ -135,29 +185,13 @@ func (ru *run) advance(ctx context.Context) (bool, error) {
 	}
 	// Destroy the private material of a retired key.
 	if retired := ru.j.InState(StateRetired); len(retired) > 0 {
-		if err := ru.destroy(ctx, retired[0]); err != nil {
-			return false, err
-		}
-		return true, nil
+		return true, ru.destroy(ctx, retired[0])
 	}
-	// Keep one standby.
+	// Keep one published standby.
+	if progressed, err := ru.ensureStandby(ctx); progressed || err != nil {
+		return progressed, err
+	}
 	standby := ru.j.Standby()
-	if standby == nil {
-		adopted, err := ru.adoptOrphan(ctx)
-		if err != nil || adopted {
-			return adopted, err
-		}
-		if _, _, err := ru.generate(ctx); err != nil {
-			return false, err
-		}
-		return true, nil
-	}
-	if standby.State == StateGenerated {
-		if err := ru.publish(ctx, standby); err != nil {
-			return false, err
-		}
-		return true, nil
-	}
 	if standby.VisibleAt == nil {
 		visible, err := ru.visibleEverywhere(ctx, standby.Kid)
 		if err != nil || !visible {
@@ -182,13 +216,31 @@ func (ru *run) advance(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// ensureStandby generates or publishes a standby when there is no
+// published one; it reports whether it changed anything.
+func (ru *run) ensureStandby(ctx context.Context) (bool, error) {
+	standby := ru.j.Standby()
+	if standby == nil {
+		adopted, err := ru.adoptOrphan(ctx)
+		if err != nil || adopted {
+			return adopted, err
+		}
+		_, _, err = ru.generate(ctx)
+		return err == nil, err
+	}
+	if standby.State == StateGenerated {
+		return true, ru.publish(ctx, standby)
+	}
+	return false, nil
+}
+
 // publish PUTs k's public part to Hydra: served, never signing.
 func (ru *run) publish(ctx context.Context, k *Key) error {
-	pub, err := ParseJWK(k.Public)
+	pub, err := publicJWK(k)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", short(k.Kid), err)
 	}
-	if err := ru.r.Hydra.PutKey(ctx, ru.ref.Set, pub); err != nil {
+	if err := ru.hydraPut(ctx, pub); err != nil {
 		return fmt.Errorf("publish %s: %w", short(k.Kid), err)
 	}
 	k.PublishedAt = ptr(ru.r.now())
@@ -198,17 +250,14 @@ func (ru *run) publish(ctx context.Context, k *Key) error {
 
 // promote makes kid the signing key (PUT with its private part: it becomes
 // the newest private key) and then strips the old active key to its public
-// part. Crashing between the two is safe: the new key is newer and signs.
+// part. Crashing between the two is safe: the new key is newer and signs,
+// and the next run's reconcile finishes the job.
 func (ru *run) promote(ctx context.Context, kid, reason string) error {
-	privData, err := ru.r.Store.GetKey(ctx, ru.ref, kid)
-	if err != nil {
-		return fmt.Errorf("promote %s: read private key: %w", short(kid), err)
-	}
-	priv, err := ParseJWK(privData)
+	priv, err := ru.privateJWK(ctx, kid)
 	if err != nil {
 		return fmt.Errorf("promote %s: %w", short(kid), err)
 	}
-	if err := ru.r.Hydra.PutKey(ctx, ru.ref.Set, priv); err != nil {
+	if err := ru.hydraPut(ctx, priv); err != nil {
 		return fmt.Errorf("promote %s: %w", short(kid), err)
 	}
 	now := ru.r.now()
@@ -218,11 +267,11 @@ func (ru *run) promote(ctx context.Context, kid, reason string) error {
 	}
 	for _, oldKid := range olds {
 		old, _ := ru.j.Key(oldKid)
-		pub, err := ParseJWK(old.Public)
+		pub, err := publicJWK(old)
 		if err != nil {
 			return fmt.Errorf("retire %s: %w", short(oldKid), err)
 		}
-		if err := ru.r.Hydra.PutKey(ctx, ru.ref.Set, pub); err != nil {
+		if err := ru.hydraPut(ctx, pub); err != nil {
 			return fmt.Errorf("retire %s: %w", short(oldKid), err)
 		}
 	}
@@ -242,7 +291,7 @@ func (ru *run) promote(ctx context.Context, kid, reason string) error {
 // in Vault) and records it.
 func (ru *run) destroy(ctx context.Context, k *Key) error {
 	if !k.Adopted {
-		if _, err := ru.r.Store.DestroyKey(ctx, ru.ref, k.Kid); err != nil {
+		if err := ru.storeDestroy(ctx, k.Kid); err != nil {
 			return fmt.Errorf("destroy %s: %w", short(k.Kid), err)
 		}
 	}
@@ -284,21 +333,17 @@ func (ru *run) adoptOrphan(ctx context.Context) (bool, error) {
 	}
 	slices.SortFunc(orphans, func(a, b StoredKey) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	for _, o := range orphans[1:] {
-		if _, err := ru.r.Store.DestroyKey(ctx, ru.ref, o.Kid); err != nil {
+		if err := ru.storeDestroy(ctx, o.Kid); err != nil {
 			return false, fmt.Errorf("destroy orphan %s: %w", short(o.Kid), err)
 		}
 		ru.r.log().Warn("destroyed orphan key", "set", ru.ref.Set, "kid", o.Kid)
 	}
-	privData, err := ru.r.Store.GetKey(ctx, ru.ref, orphans[0].Kid)
+	priv, err := ru.privateJWK(ctx, orphans[0].Kid)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("read orphan %s: %w", short(orphans[0].Kid), err)
-	}
-	priv, err := ParseJWK(privData)
 	if err != nil || priv.Algorithm != ru.sp.Alg {
-		return false, nil // not a key this policy would make: leave it, verify reports it
+		return false, nil // not a key this policy would make: verify reports it
 	}
 	pubData, err := MarshalJWK(PublicOnly(priv))
 	if err != nil {

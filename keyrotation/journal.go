@@ -59,8 +59,12 @@ type Entry struct {
 	Event  string    `json:"event"` // generate, publish, visible, activate, retire, delete, destroy, revoke, adopt
 	Actor  string    `json:"actor"`
 	Reason string    `json:"reason,omitempty"`
-	Prev   string    `json:"prev"`
-	Hash   string    `json:"hash"`
+	// KeySHA256 is the digest of the key's whole record after the entry, so
+	// a record edited without an entry (a backdated time, a flipped flag)
+	// no longer matches.
+	KeySHA256 string `json:"key_sha256"`
+	Prev      string `json:"prev"`
+	Hash      string `json:"hash"`
 }
 
 // Lease marks the run that may advance a set.
@@ -133,6 +137,16 @@ func hashEntry(e Entry) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// keyDigest is the SHA-256 of a key record's JSON.
+func keyDigest(k Key) string {
+	data, err := json.Marshal(k)
+	if err != nil {
+		panic(fmt.Sprintf("keyrotation: marshal key: %v", err))
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
 // append adds a chained entry.
 func (j *Journal) append(e Entry) {
 	e.Seq = len(j.Entries) + 1
@@ -143,6 +157,22 @@ func (j *Journal) append(e Entry) {
 	e.At = e.At.UTC()
 	e.Hash = hashEntry(e)
 	j.Entries = append(j.Entries, e)
+}
+
+// CheckHistory checks that an older version of the journal is a prefix of
+// j: entries are only ever appended. With the KV version history (which the
+// rotation job's policy cannot delete) this catches a rewritten or
+// truncated chain, which CheckChain alone cannot: it is not keyed.
+func (j Journal) CheckHistory(older Journal) error {
+	if len(older.Entries) > len(j.Entries) {
+		return fmt.Errorf("%w: version %d has %d entries, the newer version %d only %d", ErrTampered, older.Version, len(older.Entries), j.Version, len(j.Entries))
+	}
+	for i, e := range older.Entries {
+		if j.Entries[i].Hash != e.Hash {
+			return fmt.Errorf("%w: entry %d differs from version %d's", ErrTampered, e.Seq, older.Version)
+		}
+	}
+	return nil
 }
 
 // CheckChain verifies the hash chain and that replaying the entries gives
@@ -166,9 +196,16 @@ func (j Journal) CheckChain() error {
 		replayed[e.Kid] = e.To
 		prev = e.Hash
 	}
+	last := map[string]Entry{}
+	for _, e := range j.Entries {
+		last[e.Kid] = e
+	}
 	for _, k := range j.Keys {
 		if got, ok := replayed[k.Kid]; !ok || got != k.State {
 			return fmt.Errorf("%w: key %s is %s, but its entries end at %q", ErrTampered, short(k.Kid), k.State, got)
+		}
+		if d := keyDigest(k); last[k.Kid].KeySHA256 != d {
+			return fmt.Errorf("%w: key %s's record was changed without an entry", ErrTampered, short(k.Kid))
 		}
 	}
 	if len(replayed) != len(j.Keys) {

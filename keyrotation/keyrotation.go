@@ -43,6 +43,8 @@ var (
 	ErrInvalidPolicy = errors.New("invalid policy")
 	// ErrTampered: the journal's hash chain or replay does not hold.
 	ErrTampered = errors.New("journal tampered")
+	// ErrJournalMissing: the journal is gone but Vault holds the set's keys.
+	ErrJournalMissing = errors.New("journal missing")
 )
 
 // SetRef names one key set of one issuer.
@@ -55,6 +57,8 @@ type SetRef struct {
 type Store interface {
 	// ReadJournal returns the journal and its version, or ErrNotFound.
 	ReadJournal(ctx context.Context, ref SetRef) (Journal, error)
+	// ReadJournalVersion returns an older version of the journal.
+	ReadJournalVersion(ctx context.Context, ref SetRef, version int) (Journal, error)
 	// WriteJournal writes j if the stored version is still j.Version (0:
 	// create only). It returns the new version, or ErrConflict.
 	WriteJournal(ctx context.Context, j Journal) (version int, w WriteInfo, err error)

@@ -403,7 +403,7 @@ func TestAppRoleLogin(t *testing.T) {
 	vc, err := krvault.Connect(ctx, krvault.Config{
 		Address: l.top.VaultURL(), Method: krvault.AuthAppRole, RoleID: roleID.Data["role_id"].(string),
 		SecretIDFile: file, Timeout: 10 * time.Second,
-	}, l.http)
+	}, l.top.DialContext)
 	if err != nil {
 		t.Fatal(err)
 	}

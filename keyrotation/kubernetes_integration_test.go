@@ -94,7 +94,7 @@ func TestKubernetesLogin(t *testing.T) {
 		vc, err := krvault.Connect(ctx, krvault.Config{
 			Address: l.top.VaultURL(), Method: krvault.AuthKubernetes, Role: role,
 			ServiceAccountTokenFile: tokenFile, Timeout: 10 * time.Second,
-		}, l.http)
+		}, l.top.DialContext)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ const (
 type SetPolicy struct {
 	Name    string `json:"name"`
 	Alg     string `json:"alg"`      // RS256 or ES256
-	RSABits int    `json:"rsa_bits"` // RS256 only
+	RSABits int    `json:"rsa-bits"` // RS256 only
 }
 
 // Policy is a rotation schedule and its safety margins.
@@ -77,7 +77,7 @@ func (p Policy) Validate() error {
 		switch s.Alg {
 		case RS256:
 			if s.RSABits < 2048 || s.RSABits > 8192 || s.RSABits%1024 != 0 {
-				return bad(field+".rsa_bits", "%d, want a multiple of 1024 from 2048 to 8192", s.RSABits)
+				return bad(field+".rsa-bits", "%d, want a multiple of 1024 from 2048 to 8192", s.RSABits)
 			}
 		case ES256:
 		default:
@@ -87,22 +87,22 @@ func (p Policy) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"skew", p.Skew}, {"verifier_cache_ttl", p.VerifierCacheTTL}, {"max_token_lifetime", p.MaxTokenLifetime}} {
+	}{{"skew", p.Skew}, {"verifier-cache-ttl", p.VerifierCacheTTL}, {"max-token-lifetime", p.MaxTokenLifetime}} {
 		if d.v < 0 {
 			return bad(d.name, "%s is negative", d.v)
 		}
 	}
 	if min := p.VerifierCacheTTL + p.Skew; p.Lead < min {
-		return bad("lead", "%s is shorter than verifier_cache_ttl + skew = %s: a verifier could see a token signed by a key it cannot know yet", p.Lead, min)
+		return bad("lead", "%s is shorter than verifier-cache-ttl + skew = %s: a verifier could see a token signed by a key it cannot know yet", p.Lead, min)
 	}
 	if min := p.MaxTokenLifetime + p.Skew; p.Overlap < min {
-		return bad("overlap", "%s is shorter than max_token_lifetime + skew = %s: a valid token could be rejected before it expires", p.Overlap, min)
+		return bad("overlap", "%s is shorter than max-token-lifetime + skew = %s: a valid token could be rejected before it expires", p.Overlap, min)
 	}
 	if p.Cadence < p.Lead {
 		return bad("cadence", "%s is shorter than lead %s: the standby could never be ready in time", p.Cadence, p.Lead)
 	}
-	if p.LeaseTTL < 10*time.Second {
-		return bad("lease_ttl", "%s, want at least 10s", p.LeaseTTL)
+	if p.LeaseTTL < 30*time.Second {
+		return bad("lease-ttl", "%s, want at least 30s (a third of it must outlast any single Vault or Hydra call)", p.LeaseTTL)
 	}
 	return nil
 }

@@ -25,12 +25,12 @@ func TestPolicyValidationNamesTheSetting(t *testing.T) {
 		{"empty set name", func(p *keyrotation.Policy) { p.Sets[0].Name = "" }, "sets[0].name"},
 		{"duplicate set", func(p *keyrotation.Policy) { p.Sets[1].Name = p.Sets[0].Name }, "sets[1].name"},
 		{"bad alg", func(p *keyrotation.Policy) { p.Sets[0].Alg = "HS256" }, "sets[0].alg"},
-		{"small rsa", func(p *keyrotation.Policy) { p.Sets[1].RSABits = 1024 }, "sets[1].rsa_bits"},
+		{"small rsa", func(p *keyrotation.Policy) { p.Sets[1].RSABits = 1024 }, "sets[1].rsa-bits"},
 		{"lead under cache ttl + skew", func(p *keyrotation.Policy) { p.Lead = p.VerifierCacheTTL }, "lead"},
 		{"overlap under token lifetime + skew", func(p *keyrotation.Policy) { p.Overlap = p.MaxTokenLifetime }, "overlap"},
 		{"cadence under lead", func(p *keyrotation.Policy) { p.Cadence = time.Hour }, "cadence"},
 		{"negative skew", func(p *keyrotation.Policy) { p.Skew = -time.Second }, "skew"},
-		{"tiny lease", func(p *keyrotation.Policy) { p.LeaseTTL = time.Second }, "lease_ttl"},
+		{"tiny lease", func(p *keyrotation.Policy) { p.LeaseTTL = time.Second }, "lease-ttl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package keyrotation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,10 +26,13 @@ type RevokeReport struct {
 	SafeAfter time.Duration `json:"safe_after"`
 }
 
-// Revoke removes kid from Hydra at once (a leaked key): if it was signing,
-// the standby is promoted first so the set is never without a signer; kid is
-// deleted and its private material destroyed; a new standby is generated and
-// published; then every region is polled until none serves kid.
+// Revoke removes kid from Hydra at once (a leaked key). The revocation is
+// journaled before anything else changes, so a crash anywhere leaves it to
+// the next run (step or revoke) to finish; no run ever restores a revoked
+// key. If kid was signing, the standby is promoted first so the set is
+// never without a signer; kid is deleted and its private material
+// destroyed; a new standby is generated and published; then every region is
+// polled until none serves kid.
 func (r *Rotator) Revoke(ctx context.Context, kid, reason string, wait time.Duration) (RevokeReport, error) {
 	start := time.Now()
 	if err := r.Policy.Validate(); err != nil {
@@ -36,8 +41,11 @@ func (r *Rotator) Revoke(ctx context.Context, kid, reason string, wait time.Dura
 	var ru *run
 	for _, sp := range r.Policy.Sets {
 		j, err := r.Store.ReadJournal(ctx, SetRef{Issuer: r.Issuer, Set: sp.Name})
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
 			continue
+		}
+		if err != nil {
+			return RevokeReport{}, fmt.Errorf("revoke %s: read journal of %s: %w", short(kid), sp.Name, err)
 		}
 		if _, ok := j.Key(kid); ok {
 			if ru, err = r.beginWaiting(ctx, sp); err != nil {
@@ -50,14 +58,35 @@ func (r *Rotator) Revoke(ctx context.Context, kid, reason string, wait time.Dura
 		return RevokeReport{}, fmt.Errorf("revoke %s: %w in any set of issuer %s", kid, ErrUnknownKey, r.Issuer)
 	}
 	rep := RevokeReport{Set: ru.ref.Set, Kid: kid}
-	if err := ru.revoke(ctx, kid, reason, &rep); err != nil {
+	k, _ := ru.j.Key(kid)
+	if reason == "" {
+		reason = "revoked"
+	}
+	if k.RevokedAt == nil {
+		k.RevokedAt = ptr(ru.r.now())
+		ru.record(k, k.State, "revoke-requested", reason)
+		if err := ru.commit(ctx); err != nil {
+			return rep, err
+		}
+	}
+	if err := ru.converge(ctx); err != nil {
 		return rep, err
+	}
+	for _, e := range ru.done {
+		if e.Event == "activate" && strings.Contains(e.Reason, short(kid)) {
+			rep.Promoted = e.Kid
+			if p, ok := ru.j.Key(e.Kid); ok {
+				rep.PromotedBeforeLead = p.VisibleAt == nil || e.At.Before(p.VisibleAt.Add(ru.r.Policy.Lead))
+			}
+		}
+	}
+	if s := ru.j.Standby(); s != nil {
+		rep.NewStandby = s.Kid
 	}
 	rep.Removed = time.Since(start)
 	if err := ru.release(ctx); err != nil {
 		return rep, err
 	}
-	// Wait until no region serves kid any more.
 	deadline := time.Now().Add(wait)
 	for {
 		gone := true
@@ -84,54 +113,54 @@ func (r *Rotator) Revoke(ctx context.Context, kid, reason string, wait time.Dura
 	}
 }
 
-func (ru *run) revoke(ctx context.Context, kid, reason string, rep *RevokeReport) error {
-	if reason == "" {
-		reason = "revoked"
-	}
-	k, _ := ru.j.Key(kid)
-	if k.State == StateActive {
-		standby := ru.j.Standby()
-		if standby == nil {
-			if _, _, err := ru.generate(ctx); err != nil {
+// finishRevocations carries out every journaled revocation that is not
+// done: promote a standby if the key signs, delete it from Hydra, destroy
+// its private material.
+func (ru *run) finishRevocations(ctx context.Context) error {
+	for {
+		var kid string
+		for _, k := range ru.j.Keys {
+			if k.RevokedAt != nil && k.State != StateDestroyed {
+				kid = k.Kid
+				break
+			}
+		}
+		if kid == "" {
+			return nil
+		}
+		k, _ := ru.j.Key(kid)
+		if k.State == StateActive {
+			for range 2 {
+				progressed, err := ru.ensureStandby(ctx)
+				if err != nil {
+					return err
+				}
+				if !progressed {
+					break
+				}
+				if err := ru.commit(ctx); err != nil {
+					return err
+				}
+			}
+			if err := ru.promote(ctx, ru.j.Standby().Kid, "emergency: "+short(kid)+" revoked"); err != nil {
 				return err
 			}
 			if err := ru.commit(ctx); err != nil {
 				return err
 			}
-			standby = ru.j.Standby()
 		}
-		if standby.State == StateGenerated {
-			if err := ru.publish(ctx, standby); err != nil {
-				return err
+		k, _ = ru.j.Key(kid)
+		if k.State != StateRetired {
+			if err := ru.hydraDelete(ctx, kid); err != nil {
+				return fmt.Errorf("revoke %s: %w", short(kid), err)
 			}
+			k.RetiredAt = ptr(ru.r.now())
+			ru.record(k, StateRetired, "revoke", "deleted from Hydra")
 			if err := ru.commit(ctx); err != nil {
 				return err
 			}
-			standby = ru.j.Standby()
 		}
-		rep.Promoted = standby.Kid
-		rep.PromotedBeforeLead = standby.VisibleAt == nil || ru.r.now().Before(standby.VisibleAt.Add(ru.r.Policy.Lead))
-		if err := ru.promote(ctx, standby.Kid, "emergency: "+short(kid)+" revoked"); err != nil {
-			return err
-		}
-		if err := ru.commit(ctx); err != nil {
-			return err
-		}
-	}
-	k, _ = ru.j.Key(kid)
-	if k.State != StateRetired && k.State != StateDestroyed {
-		if err := ru.r.Hydra.DeleteKey(ctx, ru.ref.Set, kid); err != nil {
-			return fmt.Errorf("revoke %s: %w", short(kid), err)
-		}
-		now := ru.r.now()
-		k.RetiredAt, k.RevokedAt = ptr(now), ptr(now)
-		ru.record(k, StateRetired, "revoke", reason)
-		if err := ru.commit(ctx); err != nil {
-			return err
-		}
-	}
-	k, _ = ru.j.Key(kid)
-	if k.State == StateRetired {
+		k, _ = ru.j.Key(kid)
 		if err := ru.destroy(ctx, k); err != nil {
 			return err
 		}
@@ -139,19 +168,4 @@ func (ru *run) revoke(ctx context.Context, kid, reason string, rep *RevokeReport
 			return err
 		}
 	}
-	// A new standby, published now, so the next emergency need not wait.
-	for ru.j.Standby() == nil || ru.j.Standby().State == StateGenerated {
-		if ru.j.Standby() == nil {
-			if _, _, err := ru.generate(ctx); err != nil {
-				return err
-			}
-		} else if err := ru.publish(ctx, ru.j.Standby()); err != nil {
-			return err
-		}
-		if err := ru.commit(ctx); err != nil {
-			return err
-		}
-	}
-	rep.NewStandby = ru.j.Standby().Kid
-	return nil
 }

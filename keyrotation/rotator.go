@@ -116,9 +116,20 @@ func (r *Rotator) begin(ctx context.Context, sp SetPolicy) (*run, error) {
 	j, err := r.Store.ReadJournal(ctx, ref)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if j, err = ru.adopt(ctx); err != nil {
-			return nil, err
+		// A new set: create an empty journal (cas=0) holding the lease
+		// before touching Hydra or Vault; converge then adopts the set.
+		// Unless Vault already holds keys of this set: then the journal was
+		// deleted, and adopting would forget them.
+		stored, lerr := r.Store.ListKeys(ctx, ref)
+		if lerr != nil {
+			return nil, fmt.Errorf("list keys: %w", lerr)
 		}
+		for _, s := range stored {
+			if !s.Destroyed {
+				return nil, fmt.Errorf("%w: Vault holds key %s of set %s but no journal; restore the journal from the KV version history", ErrJournalMissing, short(s.Kid), sp.Name)
+			}
+		}
+		j = Journal{SetRef: ref}
 	case err != nil:
 		return nil, fmt.Errorf("read journal: %w", err)
 	}
@@ -135,6 +146,49 @@ func (r *Rotator) begin(ctx context.Context, sp SetPolicy) (*run, error) {
 		return nil, err
 	}
 	return ru, nil
+}
+
+// guard fails when this run's lease is close to expiring: an external
+// write after that could race a run that took the lease over. The margin
+// is a third of the lease, which Policy.Validate keeps above the longest
+// single call.
+func (ru *run) guard() error {
+	l := ru.j.Lease
+	if l == nil || l.Holder != ru.r.Actor || ru.r.now().After(l.Until.Add(-ru.r.Policy.LeaseTTL/3)) {
+		return fmt.Errorf("%w: the lease runs out; stopping before the next write", ErrLeaseLost)
+	}
+	return nil
+}
+
+// The external writes of a run, each behind the lease guard.
+func (ru *run) hydraPut(ctx context.Context, k JWK) error {
+	if err := ru.guard(); err != nil {
+		return err
+	}
+	return ru.r.Hydra.PutKey(ctx, ru.ref.Set, k)
+}
+
+func (ru *run) hydraDelete(ctx context.Context, kid string) error {
+	if err := ru.guard(); err != nil {
+		return err
+	}
+	return ru.r.Hydra.DeleteKey(ctx, ru.ref.Set, kid)
+}
+
+func (ru *run) storePut(ctx context.Context, kid string, data []byte) error {
+	if err := ru.guard(); err != nil {
+		return err
+	}
+	_, err := ru.r.Store.PutKey(ctx, ru.ref, kid, data)
+	return err
+}
+
+func (ru *run) storeDestroy(ctx context.Context, kid string) error {
+	if err := ru.guard(); err != nil {
+		return err
+	}
+	_, err := ru.r.Store.DestroyKey(ctx, ru.ref, kid)
+	return err
 }
 
 // commit writes the journal with the lease extended, and logs the entries
@@ -184,6 +238,7 @@ func (ru *run) record(k *Key, to State, event, reason string) {
 	now := ru.r.now()
 	e := Entry{At: now, Kid: k.Kid, From: k.State, To: to, Event: event, Actor: ru.r.Actor, Reason: reason}
 	k.State = to
+	e.KeySHA256 = keyDigest(*k)
 	ru.j.append(e)
 	ru.pending++
 }

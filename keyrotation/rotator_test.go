@@ -319,8 +319,7 @@ func TestCrashAfterEveryCallConverges(t *testing.T) {
 		{"bootstrap of an empty set", func(t *testing.T) *world { return newWorld() }},
 		{"adoption of Hydra's own key", func(t *testing.T) *world {
 			w := newWorld()
-			k, _ := keyrotation.GenerateKey(keyrotation.ES256, 0)
-			w.hydra.PutKey(context.Background(), testSet, k)
+			w.hydra.PutKey(context.Background(), testSet, hydraOwnKey(t))
 			return w
 		}},
 		{"promotion", func(t *testing.T) *world {
@@ -361,12 +360,15 @@ func TestCrashAfterEveryCallConverges(t *testing.T) {
 					if _, err := r.Step(context.Background()); !errors.Is(err, fake.ErrCrash) {
 						t.Fatalf("got %v, want the injected crash", err)
 					}
-					if signerBefore != "" && w.hydra.Signer(testSet) == "" {
-						t.Fatal("the crash left the set without a signing key")
+					if signerBefore != "" && w.hydra.SignerGaps() > 0 {
+						t.Fatal("the run left the set without a signing key at some point")
 					}
 					w.clock.Add(31 * time.Second)
 					next := w.rotator("rerun")
 					step(t, next)
+					if signerBefore != "" && w.hydra.SignerGaps() > 0 {
+						t.Fatal("the rerun left the set without a signing key at some point")
+					}
 					j := w.journal(t)
 					if a := j.Active(); a == nil || w.hydra.Signer(testSet) != a.Kid {
 						t.Fatalf("after rerun: active %v, signer %s", a, w.hydra.Signer(testSet))
@@ -496,4 +498,168 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// hydraOwnKey is a key as Hydra generates it: a UUID kid, not a thumbprint.
+func hydraOwnKey(t *testing.T) keyrotation.JWK {
+	t.Helper()
+	k, err := keyrotation.GenerateKey(keyrotation.ES256, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.KeyID = "5e4bd6a2-9f13-4c3e-8d2b-0f4a3c1e7b9d"
+	return k
+}
+
+func TestAdoptsHydrasUUIDKeyAndRotatesItOut(t *testing.T) {
+	w := newWorld()
+	own := hydraOwnKey(t)
+	w.hydra.PutKey(context.Background(), testSet, own)
+	r := w.rotator("job")
+	step(t, r)
+	w.clock.Add(11 * time.Minute)
+	step(t, r)
+	if w.hydra.Signer(testSet) == own.KeyID {
+		t.Fatal("the adopted key still signs after the cadence")
+	}
+	w.clock.Add(4 * time.Minute)
+	step(t, r)
+	k, _ := w.journal(t).Key(own.KeyID)
+	if k.State != keyrotation.StateDestroyed {
+		t.Fatalf("adopted key is %s, want destroyed", k.State)
+	}
+	if w.hydra.SignerGaps() != 0 {
+		t.Fatal("the set was without a signer at some point")
+	}
+	noDrift(t, r)
+	// Revoking an adopted active key works too.
+	w2 := newWorld()
+	w2.hydra.PutKey(context.Background(), testSet, own)
+	r2 := w2.rotator("job")
+	step(t, r2)
+	w2.clock.Add(3 * time.Minute)
+	if _, err := r2.Revoke(context.Background(), own.KeyID, "leaked", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if w2.hydra.Signer(testSet) == own.KeyID || w2.hydra.SignerGaps() != 0 {
+		t.Fatal("revoking the adopted key failed")
+	}
+}
+
+// TestCrashedRevokeIsFinishedNeverUndone crashes a revoke after each of its
+// changing calls; once the revocation is journaled, the next scheduled step
+// finishes it, and the revoked key never signs again.
+func TestCrashedRevokeIsFinishedNeverUndone(t *testing.T) {
+	prepare := func() (*world, string) {
+		w := newWorld()
+		step(t, w.rotator("setup"))
+		w.clock.Add(3 * time.Minute)
+		return w, w.journal(t).Active().Kid
+	}
+	w, leaked := prepare()
+	counter := &fake.Crash{Budget: -1}
+	r := w.rotator("count")
+	r.Store = fake.CrashingStore{Store: w.store, Crash: counter}
+	r.Hydra = fake.CrashingHydra{Hydra: w.hydra, Crash: counter}
+	if _, err := r.Revoke(context.Background(), leaked, "leaked", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	total := counter.Calls()
+	for budget := 0; budget < total; budget++ {
+		t.Run("crash after call "+strconv.Itoa(budget), func(t *testing.T) {
+			w, leaked := prepare()
+			crash := &fake.Crash{Budget: budget}
+			r := w.rotator("revoker")
+			r.Store = fake.CrashingStore{Store: w.store, Crash: crash}
+			r.Hydra = fake.CrashingHydra{Hydra: w.hydra, Crash: crash}
+			if _, err := r.Revoke(context.Background(), leaked, "leaked", time.Second); err == nil {
+				t.Fatal("want the injected crash")
+			}
+			journaled := false
+			if k, _ := w.journal(t).Key(leaked); k.RevokedAt != nil {
+				journaled = true
+			}
+			w.clock.Add(31 * time.Second)
+			step(t, w.rotator("cron"))
+			if w.hydra.SignerGaps() != 0 {
+				t.Fatal("the set was without a signer at some point")
+			}
+			k, _ := w.journal(t).Key(leaked)
+			if journaled {
+				if w.hydra.Signer(testSet) == leaked || k.State != keyrotation.StateDestroyed {
+					t.Fatalf("a journaled revocation was not finished: signer %s, key %s", short(w.hydra.Signer(testSet)), k.State)
+				}
+			}
+			noDrift(t, w.rotator("check"))
+		})
+	}
+}
+
+func TestRepublishedStandbyWaitsForTheLeadAgain(t *testing.T) {
+	w := newWorld()
+	r := w.rotator("job")
+	step(t, r)
+	j := w.journal(t)
+	first, standby := j.Active().Kid, j.Standby().Kid
+	w.hydra.DeleteKey(context.Background(), testSet, standby) // gone, by hand
+	w.clock.Add(11 * time.Minute)                             // a rotation is due
+	step(t, r)
+	if w.hydra.Signer(testSet) != first {
+		t.Fatal("promoted a standby that had just been published again")
+	}
+	w.clock.Add(2 * time.Minute)
+	step(t, r)
+	if w.hydra.Signer(testSet) != standby {
+		t.Fatal("not promoted once the lead passed again")
+	}
+}
+
+// stallingHydra makes the first Keys call take long (in simulated time).
+type stallingHydra struct {
+	keyrotation.Hydra
+	clock *clock
+	stall time.Duration
+	done  bool
+}
+
+func (h *stallingHydra) Keys(ctx context.Context, set string) ([]keyrotation.JWK, error) {
+	if !h.done {
+		h.done = true
+		h.clock.Add(h.stall)
+	}
+	return h.Hydra.Keys(ctx, set)
+}
+
+func TestAStalledRunStopsBeforeItsLeaseRunsOut(t *testing.T) {
+	w := newWorld()
+	step(t, w.rotator("setup"))
+	w.hydra.DeleteKey(context.Background(), testSet, w.journal(t).Standby().Kid) // reconcile will want to write
+	before, _ := w.hydra.Keys(context.Background(), testSet)
+	r := w.rotator("slow")
+	r.Hydra = &stallingHydra{Hydra: w.hydra, clock: w.clock, stall: 25 * time.Second}
+	_, err := r.Step(context.Background())
+	if !errors.Is(err, keyrotation.ErrLeaseLost) {
+		t.Fatalf("got %v, want ErrLeaseLost", err)
+	}
+	after, _ := w.hydra.Keys(context.Background(), testSet)
+	if len(after) != len(before) {
+		t.Fatal("the stalled run wrote to Hydra after its lease ran low")
+	}
+}
+
+func TestADeletedJournalIsNotSilentlyReadopted(t *testing.T) {
+	w := newWorld()
+	r := w.rotator("job")
+	step(t, r)
+	w.store.DeleteJournal(keyrotation.SetRef{Issuer: "http://hydra.test/", Set: testSet})
+	if _, err := r.Step(context.Background()); !errors.Is(err, keyrotation.ErrJournalMissing) {
+		t.Fatalf("got %v, want ErrJournalMissing", err)
+	}
+}
+
+func short(kid string) string {
+	if len(kid) > 10 {
+		return kid[:10]
+	}
+	return kid
 }

@@ -23,6 +23,9 @@ func (d Drift) String() string {
 	return fmt.Sprintf("%s%s: %s: %s", d.Set, kid, d.Where, d.Problem)
 }
 
+// maxHistory is how many older journal versions verify reads.
+const maxHistory = 10
+
 // Verify compares every set's journal with Hydra, every region's public
 // JWKS and Vault, and checks the journal's hash chain. It changes nothing.
 func (r *Rotator) Verify(ctx context.Context) ([]Drift, error) {
@@ -50,6 +53,21 @@ func (r *Rotator) Verify(ctx context.Context) ([]Drift, error) {
 		}
 		if err := j.CheckChain(); err != nil {
 			add("", "journal", "%v", err)
+		}
+		// Entries are only appended: every version KV still keeps must be a
+		// prefix of the current one.
+		for v := j.Version - 1; v >= 1 && v >= j.Version-maxHistory; v-- {
+			older, err := r.Store.ReadJournalVersion(ctx, ref, v)
+			if errors.Is(err, ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("set %s: read journal version %d: %w", sp.Name, v, err)
+			}
+			if err := j.CheckHistory(older); err != nil {
+				add("", "journal", "%v", err)
+				break
+			}
 		}
 		if n := len(j.InState(StateActive)); n != 1 {
 			add("", "journal", "%d active keys, want exactly 1", n)

@@ -53,6 +53,13 @@ func (f *Flags) String(p *string, name, usage string) {
 	f.StringVar(p, name, *p, usage+" (env "+f.EnvName(name)+")")
 }
 
+// Secret defines a string flag whose value (from the environment or a
+// default) is never printed in usage.
+func (f *Flags) Secret(p *string, name, usage string) {
+	f.String(p, name, usage)
+	f.Lookup(name).DefValue = ""
+}
+
 // Int defines an int flag.
 func (f *Flags) Int(p *int, name, usage string) {
 	if v, ok := f.env(name); ok {
@@ -91,6 +98,9 @@ func (f *Flags) Bool(p *bool, name, usage string) {
 	}
 	f.BoolVar(p, name, *p, usage+" (env "+f.EnvName(name)+")")
 }
+
+// ErrHelp is returned by Parse for -h: usage was printed, nothing failed.
+var ErrHelp = flag.ErrHelp
 
 // Parse parses args; environment errors come first, since they were read first.
 func (f *Flags) Parse(args []string) error {

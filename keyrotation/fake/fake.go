@@ -33,6 +33,7 @@ type Store struct {
 type storedJournal struct {
 	data    []byte
 	version int
+	history [][]byte // every version's data, index version-1
 }
 
 type storedKey struct {
@@ -79,8 +80,32 @@ func (s *Store) WriteJournal(_ context.Context, j keyrotation.Journal) (int, key
 		return 0, keyrotation.WriteInfo{}, err
 	}
 	v := j.Version + 1
-	s.journals[j.SetRef] = storedJournal{data: data, version: v}
+	history := append(s.journals[j.SetRef].history, data)
+	s.journals[j.SetRef] = storedJournal{data: data, version: v, history: history}
 	return v, s.info(), nil
+}
+
+// ReadJournalVersion implements keyrotation.Store.
+func (s *Store) ReadJournalVersion(_ context.Context, ref keyrotation.SetRef, version int) (keyrotation.Journal, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sj, ok := s.journals[ref]
+	if !ok || version < 1 || version > len(sj.history) {
+		return keyrotation.Journal{}, keyrotation.ErrNotFound
+	}
+	var j keyrotation.Journal
+	if err := json.Unmarshal(sj.history[version-1], &j); err != nil {
+		return keyrotation.Journal{}, err
+	}
+	j.Version = version
+	return j, nil
+}
+
+// DeleteJournal deletes a stored journal, keeping the keys.
+func (s *Store) DeleteJournal(ref keyrotation.SetRef) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.journals, ref)
 }
 
 // Tamper rewrites a stored journal with f, as an attacker with write access
@@ -94,6 +119,7 @@ func (s *Store) Tamper(ref keyrotation.SetRef, f func(*keyrotation.Journal)) {
 	f(&j)
 	sj.data, _ = json.Marshal(j)
 	sj.version++
+	sj.history = append(sj.history, sj.data)
 	s.journals[ref] = sj
 }
 
@@ -147,9 +173,37 @@ func (s *Store) ListKeys(_ context.Context, ref keyrotation.SetRef) ([]keyrotati
 }
 
 // Hydra keeps key sets newest first, as Hydra's database returns them.
+// It counts every change that left a set that had a signing key without
+// one: real Hydra would then generate a key of its own.
 type Hydra struct {
 	mu   sync.Mutex
 	sets map[string][]keyrotation.JWK
+	gaps int
+}
+
+// SignerGaps is how many changes left a set without a signing key.
+func (h *Hydra) SignerGaps() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.gaps
+}
+
+func hasSigner(keys []keyrotation.JWK) bool {
+	for _, k := range keys {
+		if !k.IsPublic() {
+			return true
+		}
+	}
+	return false
+}
+
+// change applies f to a set and counts a lost signer.
+func (h *Hydra) change(set string, f func([]keyrotation.JWK) []keyrotation.JWK) {
+	before := hasSigner(h.sets[set])
+	h.sets[set] = f(h.sets[set])
+	if before && !hasSigner(h.sets[set]) {
+		h.gaps++
+	}
 }
 
 // NewHydra returns a Hydra with no keys.
@@ -166,8 +220,10 @@ func (h *Hydra) Keys(_ context.Context, set string) ([]keyrotation.JWK, error) {
 func (h *Hydra) PutKey(_ context.Context, set string, k keyrotation.JWK) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sets[set] = slices.DeleteFunc(h.sets[set], func(x keyrotation.JWK) bool { return x.KeyID == k.KeyID })
-	h.sets[set] = append([]keyrotation.JWK{k}, h.sets[set]...)
+	h.change(set, func(keys []keyrotation.JWK) []keyrotation.JWK {
+		keys = slices.DeleteFunc(keys, func(x keyrotation.JWK) bool { return x.KeyID == k.KeyID })
+		return append([]keyrotation.JWK{k}, keys...)
+	})
 	return nil
 }
 
@@ -175,7 +231,9 @@ func (h *Hydra) PutKey(_ context.Context, set string, k keyrotation.JWK) error {
 func (h *Hydra) DeleteKey(_ context.Context, set, kid string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.sets[set] = slices.DeleteFunc(h.sets[set], func(x keyrotation.JWK) bool { return x.KeyID == kid })
+	h.change(set, func(keys []keyrotation.JWK) []keyrotation.JWK {
+		return slices.DeleteFunc(keys, func(x keyrotation.JWK) bool { return x.KeyID == kid })
+	})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -68,23 +69,30 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Connect returns a logged-in client. httpClient may be nil.
-func Connect(ctx context.Context, c Config, httpClient *http.Client) (*vault.Client, error) {
+// Connect returns a logged-in client. It keeps the Vault API's own HTTP
+// client (TLS settings from VAULT_CACERT and friends, no redirects that
+// would carry the token, VAULT_NAMESPACE); dial, when not nil, replaces
+// only how connections are made (--resolve).
+func Connect(ctx context.Context, c Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*vault.Client, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	cfg := vault.DefaultConfig()
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault config from environment: %w", cfg.Error)
+	}
 	cfg.Address = c.Address
 	cfg.Timeout = c.Timeout
 	cfg.MaxRetries = 2
-	if httpClient != nil {
-		cfg.HttpClient = httpClient
+	if dial != nil {
+		if t, ok := cfg.HttpClient.Transport.(*http.Transport); ok {
+			t.DialContext = dial
+		}
 	}
 	client, err := vault.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("vault client: %w", err)
 	}
-	client.ClearNamespace()
 	switch c.Method {
 	case AuthToken:
 		client.SetToken(c.Token)

@@ -96,6 +96,10 @@ func (s *Store) ReadJournal(ctx context.Context, ref keyrotation.SetRef) (keyrot
 	if err != nil {
 		return keyrotation.Journal{}, classify("read journal", err)
 	}
+	return decodeJournal(sec, ref)
+}
+
+func decodeJournal(sec *vault.KVSecret, ref keyrotation.SetRef) (keyrotation.Journal, error) {
 	raw, _ := sec.Data["journal"].(string)
 	if raw == "" {
 		return keyrotation.Journal{}, fmt.Errorf("read journal: %w (empty or destroyed)", keyrotation.ErrNotFound)
@@ -109,6 +113,15 @@ func (s *Store) ReadJournal(ctx context.Context, ref keyrotation.SetRef) (keyrot
 	}
 	j.Version = sec.VersionMetadata.Version
 	return j, nil
+}
+
+// ReadJournalVersion implements keyrotation.Store.
+func (s *Store) ReadJournalVersion(ctx context.Context, ref keyrotation.SetRef, version int) (keyrotation.Journal, error) {
+	sec, err := s.kv.GetVersion(ctx, s.dir(ref)+"/journal", version)
+	if err != nil {
+		return keyrotation.Journal{}, classify("read journal version", err)
+	}
+	return decodeJournal(sec, ref)
 }
 
 // WriteJournal implements keyrotation.Store with check-and-set on j.Version.

@@ -24,6 +24,9 @@ func main() {
 	ctx, stop := svc.SignalContext(context.Background())
 	defer stop()
 	if err := Run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, svc.ErrHelp) {
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "idstack-infra:", err)
 		var exit exitCode
 		if errors.As(err, &exit) {

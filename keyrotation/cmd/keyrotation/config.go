@@ -62,7 +62,7 @@ func (c *Config) flags(name string) *svc.Flags {
 	fs := svc.NewFlags("keyrotation "+name, "KEYROTATION", os.LookupEnv)
 	fs.String(&c.Vault.Address, "vault-addr", "Vault address (default $VAULT_ADDR)")
 	fs.String(&c.Vault.Method, "vault-auth", "Vault auth: token, approle or kubernetes")
-	fs.String(&c.Vault.Token, "vault-token", "Vault token (default $VAULT_TOKEN)")
+	fs.Secret(&c.Vault.Token, "vault-token", "Vault token (default $VAULT_TOKEN)")
 	fs.String(&c.Vault.RoleID, "vault-role-id", "AppRole role id")
 	fs.String(&c.Vault.SecretIDFile, "vault-secret-id-file", "file holding the AppRole secret id")
 	fs.String(&c.Vault.Role, "vault-role", "Kubernetes auth role")
@@ -146,28 +146,28 @@ func (c *Config) resolve() error {
 	return c.Vault.Validate()
 }
 
-// httpClient returns a client with timeout that honours --resolve.
+// dial dials like net.Dialer, honouring --resolve.
+func (c *Config) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		for domain, ip := range c.Resolve {
+			if host == domain || strings.HasSuffix(host, "."+domain) {
+				addr = net.JoinHostPort(ip, port)
+				break
+			}
+		}
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	return d.DialContext(ctx, network, addr)
+}
+
+// httpClient returns a client with timeout that honours --resolve and
+// never follows a redirect (Hydra's admin API does not redirect).
 func (c *Config) httpClient(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if host, port, err := net.SplitHostPort(addr); err == nil {
-					host = strings.ToLower(strings.TrimSuffix(host, "."))
-					for domain, ip := range c.Resolve {
-						if host == domain || strings.HasSuffix(host, "."+domain) {
-							addr = net.JoinHostPort(ip, port)
-							break
-						}
-					}
-				}
-				return dialer.DialContext(ctx, network, addr)
-			},
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     30 * time.Second,
-		},
+		Timeout:       timeout,
+		Transport:     &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: c.dial, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
 
@@ -187,6 +187,12 @@ func (c *Config) rotator(ctx context.Context, log *slog.Logger) (*keyrotation.Ro
 	if err := c.resolve(); err != nil {
 		return nil, err
 	}
+	if err := c.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if longest := 3 * max(c.Vault.Timeout*3, c.HTTPTimeout); c.Policy.LeaseTTL < longest {
+		return nil, fmt.Errorf("lease-ttl: %s is shorter than 3 × the longest call (vault-timeout × 3 retries, http-timeout) = %s", c.Policy.LeaseTTL, longest)
+	}
 	httpClient := c.httpClient(c.HTTPTimeout)
 	admin := hydra.NewAdmin(c.HydraAdminURL, httpClient)
 	longest, err := c.tokenLifetime(ctx, admin)
@@ -200,7 +206,7 @@ func (c *Config) rotator(ctx context.Context, log *slog.Logger) (*keyrotation.Ro
 	if err := c.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	vc, err := krvault.Connect(ctx, c.Vault, c.httpClient(c.Vault.Timeout))
+	vc, err := krvault.Connect(ctx, c.Vault, c.dial)
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,8 @@ func main() {
 	err := Run(ctx, os.Args[1:])
 	var exit exitCode
 	switch {
+	case errors.Is(err, svc.ErrHelp):
+		os.Exit(0)
 	case errors.As(err, &exit):
 		os.Exit(int(exit))
 	case err != nil:
