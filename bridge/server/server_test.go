@@ -215,8 +215,12 @@ func TestConsentDenyAndCSRF(t *testing.T) {
 func TestConsentSkippedForFirstPartyAndRemembered(t *testing.T) {
 	for name, change := range map[string]func(*fixture){
 		"hydra remembers": func(f *fixture) { c := f.hydra.Consents[challenge]; c.Skip = true; f.hydra.Consents[challenge] = c },
-		"skip_consent":    func(f *fixture) { c := f.hydra.Consents[challenge]; c.ClientSkip = true; f.hydra.Consents[challenge] = c },
-		"first party":     func(f *fixture) { f.srv.cfg.FirstParty = []string{"app"} },
+		"skip_consent": func(f *fixture) {
+			c := f.hydra.Consents[challenge]
+			c.ClientSkip = true
+			f.hydra.Consents[challenge] = c
+		},
+		"first party": func(f *fixture) { f.srv.cfg.FirstParty = []string{"app"} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
