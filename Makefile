@@ -41,7 +41,7 @@ $(BIN)/%: tools/%/go.mod tools/%/go.sum tools/build.sh
 .PHONY: own
 own:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ ./infra/cmd/... ./keyrotation/cmd/...
+	$(GO) build -trimpath -o $(BIN)/ ./infra/cmd/... ./keyrotation/cmd/... ./bridge/cmd/...
 
 $(BIN)/staticcheck: versions.env
 	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -37,6 +37,7 @@ const (
 const (
 	ServiceKratos = "kratos"
 	ServiceHydra  = "hydra"
+	ServiceBridge = "bridge"
 )
 
 // ErrInvalidTopology wraps every validation error.
@@ -68,7 +69,7 @@ func Default() Topology {
 	return Topology{
 		Name:     "idstack",
 		Regions:  []string{"eu", "us"},
-		Replicas: map[string]int{ServiceKratos: 2, ServiceHydra: 2},
+		Replicas: map[string]int{ServiceKratos: 2, ServiceHydra: 2, ServiceBridge: 2},
 		Database: DatabasePostgres,
 		Domain:   "idstack.test",
 		BasePort: 4430,
@@ -83,7 +84,7 @@ var (
 // KnownServices are the regional services a Topology may give replicas for.
 // Adding a regional service to the stack adds its name here and one entry in
 // stack's service table.
-var KnownServices = []string{ServiceKratos, ServiceHydra}
+var KnownServices = []string{ServiceKratos, ServiceHydra, ServiceBridge}
 
 // Validate checks every field and names the first one that is wrong.
 func (t Topology) Validate() error {

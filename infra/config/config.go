@@ -27,6 +27,8 @@ type Secrets struct {
 	// that own the kratos and hydra databases.
 	KratosDatabasePassword string `json:"kratos_database_password"`
 	HydraDatabasePassword  string `json:"hydra_database_password"`
+	// BridgeCSRF keys the bridge's CSRF tokens; every replica shares it.
+	BridgeCSRF string `json:"bridge_csrf"`
 }
 
 // DatabaseUserPassword returns the password of the user owning database db.
@@ -55,7 +57,7 @@ func NewSecrets() (Secrets, error) {
 		dst *string
 		n   int
 	}{{&s.KratosCookie, 32}, {&s.KratosCipher, 32}, {&s.HydraSystem, 32},
-		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24},
+		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24}, {&s.BridgeCSRF, 64},
 	} {
 		if *f.dst, err = gen(f.n); err != nil {
 			return Secrets{}, err

@@ -39,6 +39,7 @@ const (
 	Vault     = "vault"
 	Toxiproxy = "toxiproxy"
 	Mailsink  = "mailsink"
+	Bridge    = "bridge"
 	// Kubefake answers Vault's TokenReview calls in tests (no cluster here).
 	Kubefake = "kubefake"
 	Debian   = "debian" // PostgreSQL and HAProxy
@@ -53,7 +54,7 @@ type Spec struct {
 // ScratchImages are built from binaries under bin/ by make tools.
 var ScratchImages = []Spec{
 	{Kratos, "kratos"}, {Hydra, "hydra"}, {Vault, "vault"}, {Toxiproxy, "toxiproxy"}, {Mailsink, "mailsink"},
-	{Kubefake, "kubefake"},
+	{Bridge, "bridge"}, {Kubefake, "kubefake"},
 }
 
 // Builder builds and names images.

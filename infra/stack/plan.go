@@ -70,6 +70,37 @@ func regionalServices() []regionalService {
 			admin:    &endpoint{host: infra.HostHydra, port: config.HydraAdminPort, health: "/health/ready"},
 			required: true,
 		},
+		{
+			name:  infra.ServiceBridge,
+			image: images.Bridge,
+			cmd:   nil, // per region: see bridgeArgs
+			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
+				return []config.File{{Path: bridgeCSRFPath, Mode: 0o444, Data: []byte(s.BridgeCSRF)}}
+			},
+			public:   &endpoint{host: infra.HostLogin, port: bridgePort, health: "/health/ready"},
+			required: true,
+		},
+	}
+}
+
+// The bridge's port and secret file.
+const (
+	bridgePort     = 4455
+	bridgeCSRFPath = "/etc/idstack/bridge-csrf"
+)
+
+// bridgeArgs points region r's bridge at its region's Kratos and Hydra,
+// through the region's edge, by the same URLs browsers use.
+func bridgeArgs(t infra.Topology, r string) []string {
+	return []string{
+		"--listen-addr", fmt.Sprintf(":%d", bridgePort),
+		"--kratos-public-url", t.PublicURL(infra.HostKratos, r),
+		"--kratos-admin-url", t.AdminURL(infra.HostKratos, r),
+		"--hydra-admin-url", t.AdminURL(infra.HostHydra, r),
+		"--return-to", "*." + t.Domain,
+		"--form-actions", "http://*." + t.Domain + ":*",
+		"--csrf-secret-file", bridgeCSRFPath,
+		"--region", r,
 	}
 }
 
@@ -172,9 +203,13 @@ func (s *Stack) plan(st State) (plan, error) {
 			for i := 1; i <= t.Replicas[svc.name]; i++ {
 				name := s.replicaName(r, svc.name, i)
 				servers = append(servers, name)
+				cmd := svc.cmd
+				if svc.name == infra.ServiceBridge {
+					cmd = bridgeArgs(t, r)
+				}
 				spec := nodeSpec{
 					name: name, role: svc.name, region: r, image: tags[svc.image],
-					cmd: svc.cmd, files: svc.files(t, st.Secrets, r),
+					cmd: cmd, files: svc.files(t, st.Secrets, r),
 					networks: []attachment{{s.regionNetwork(r), nil}},
 				}
 				if svc.public != nil {

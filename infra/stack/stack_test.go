@@ -36,7 +36,7 @@ func testPlan(t *testing.T, top infra.Topology) plan {
 	t.Helper()
 	s := &Stack{Topology: top}
 	tags := images.Tags{}
-	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian} {
+	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge} {
 		tags[n] = "idstack/" + n + ":test"
 	}
 	p, err := s.plan(State{Topology: top, Images: tags})
@@ -62,7 +62,7 @@ func TestPlanDefaultTopology(t *testing.T) {
 	p := testPlan(t, top)
 
 	// Every replica of every regional service, plus one courier.
-	if got, want := len(p.services), len(top.Regions)*(2+2)+1; got != want {
+	if got, want := len(p.services), len(top.Regions)*(2+2+2)+1; got != want {
 		t.Errorf("got %d service nodes, want %d", got, want)
 	}
 	// Migrations run once, in the primary region.

@@ -221,6 +221,7 @@ func (s *Stack) checkThroughEdges(ctx context.Context) error {
 // HealthURLs lists every readiness URL a host can check through the edges.
 func HealthURLs(t infra.Topology) []string {
 	urls := []string{
+		t.PublicURL(infra.HostLogin, "") + "/health/ready",
 		t.PublicURL(infra.HostKratos, "") + "/health/ready",
 		t.PublicURL(infra.HostHydra, "") + "/health/ready",
 		t.VaultURL() + "/v1/sys/health",
@@ -228,6 +229,7 @@ func HealthURLs(t infra.Topology) []string {
 	}
 	for _, r := range t.Regions {
 		urls = append(urls,
+			t.PublicURL(infra.HostLogin, r)+"/health/ready",
 			t.PublicURL(infra.HostKratos, r)+"/health/ready",
 			t.PublicURL(infra.HostHydra, r)+"/health/ready",
 			t.AdminURL(infra.HostKratos, r)+"/admin/health/ready",

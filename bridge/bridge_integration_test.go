@@ -1,0 +1,273 @@
+//go:build integration
+
+package bridge_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	ory "github.com/ory/client-go"
+	"golang.org/x/net/html"
+	"golang.org/x/oauth2"
+
+	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/infra/infratest"
+)
+
+// agent is a cookie-keeping HTTP client that stops at the relying party's
+// callback (which nothing serves: the test reads the code from the URL).
+type agent struct {
+	t        *testing.T
+	top      infra.Topology
+	c        *http.Client
+	callback string
+}
+
+func newAgent(t *testing.T, top infra.Topology, callback string) *agent {
+	jar, _ := cookiejar.New(nil)
+	a := &agent{t: t, top: top, callback: callback}
+	c := top.HTTPClient(15 * time.Second)
+	c.Jar = jar
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), callback) || len(via) > 20 {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	a.c = c
+	return a
+}
+
+func (a *agent) get(u string) (*http.Response, string) {
+	a.t.Helper()
+	resp, err := a.c.Get(u)
+	if err != nil {
+		a.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (a *agent) post(u string, form url.Values) (*http.Response, string) {
+	a.t.Helper()
+	resp, err := a.c.PostForm(u, form)
+	if err != nil {
+		a.t.Fatalf("POST %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// form is the first HTML form on a page: its action and fields.
+type form struct {
+	action string
+	fields url.Values
+}
+
+func parseForm(t *testing.T, page string) form {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *form
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			attr := map[string]string{}
+			for _, a := range n.Attr {
+				attr[a.Key] = a.Val
+			}
+			switch {
+			case n.Data == "form" && f == nil:
+				f = &form{action: attr["action"], fields: url.Values{}}
+			case n.Data == "input" && f != nil && attr["name"] != "" && attr["type"] != "checkbox":
+				f.fields.Set(attr["name"], attr["value"])
+			case n.Data == "input" && f != nil && attr["type"] == "checkbox" && hasAttr(n, "checked"):
+				f.fields.Add(attr["name"], attr["value"])
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if f == nil {
+		t.Fatalf("no form on page:\n%.2000s", page)
+	}
+	return *f
+}
+
+// link returns the first <a href> on page that contains part.
+func link(t *testing.T, page, part string) string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found string
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "a" {
+			for _, a := range n.Attr {
+				if a.Key == "href" && strings.Contains(a.Val, part) && found == "" {
+					found = a.Val
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	if found == "" {
+		t.Fatalf("no link to %s on page", part)
+	}
+	return found
+}
+
+func hasAttr(n *html.Node, key string) bool {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func randomEmail() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "user-" + hex.EncodeToString(b) + "@example.com"
+}
+
+// TestOAuth2LoginThroughTheBridge signs up and in through the bridge with
+// real Kratos and Hydra: authorization code with PKCE, consent, tokens; the
+// ID token is verified with go-oidc (signature, issuer, audience, nonce)
+// and carries the claims of the granted scopes.
+func TestOAuth2LoginThroughTheBridge(t *testing.T) {
+	s, _ := infratest.Establish(t, infratest.WithName("idstack-br"), infratest.WithBasePort(4830))
+	top := s.Topology
+	ctx := oidc.ClientContext(context.Background(), top.HTTPClient(15*time.Second))
+	region := top.Primary()
+	callback := "http://app.idstack.test:4830/callback"
+
+	// An OAuth2 client, as the relying party registers it.
+	cfg := ory.NewConfiguration()
+	cfg.Servers = ory.ServerConfigurations{{URL: top.AdminURL(infra.HostHydra, region)}}
+	cfg.HTTPClient = top.HTTPClient(10 * time.Second)
+	api := ory.NewAPIClient(cfg)
+	c := ory.NewOAuth2Client()
+	c.SetClientName("Demo App")
+	c.SetGrantTypes([]string{"authorization_code", "refresh_token"})
+	c.SetResponseTypes([]string{"code"})
+	c.SetRedirectUris([]string{callback})
+	c.SetScope("openid email profile offline_access")
+	created, _, err := api.OAuth2API.CreateOAuth2Client(context.Background()).OAuth2Client(*c).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	provider, err := oidc.NewProvider(ctx, top.IssuerURL())
+	if err != nil {
+		t.Fatalf("discovery through the global issuer: %v", err)
+	}
+	oc := oauth2.Config{
+		ClientID: created.GetClientId(), ClientSecret: created.GetClientSecret(),
+		Endpoint: provider.Endpoint(), RedirectURL: callback, Scopes: []string{oidc.ScopeOpenID, "email", "profile"},
+	}
+	email, password := randomEmail(), "correct horse battery staple 42"
+
+	login := func(a *agent, register bool) (code string, consentShown bool) {
+		t.Helper()
+		verifier := oauth2.GenerateVerifier()
+		state, nonce := "state-"+randomEmail(), "nonce-"+randomEmail()
+		resp, page := a.get(oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+		if !strings.Contains(resp.Request.URL.Path, "/login") {
+			t.Fatalf("expected the bridge's login page, got %s", resp.Request.URL)
+		}
+		if register {
+			// Follow the page's link to registration: it keeps the login challenge.
+			href := link(t, page, "/self-service/registration/browser")
+			if !strings.Contains(href, "login_challenge=") {
+				t.Fatalf("the registration link drops the login challenge: %s", href)
+			}
+			resp, page = a.get(href)
+			f := parseForm(t, page)
+			f.fields.Set("traits.email", email)
+			f.fields.Set("password", password)
+			f.fields.Set("traits.name.first", "Ada")
+			f.fields.Set("traits.name.last", "Lovelace")
+			f.fields.Set("method", "password")
+			resp, page = a.post(f.action, f.fields)
+		} else {
+			f := parseForm(t, page)
+			f.fields.Set("identifier", email)
+			f.fields.Set("password", password)
+			f.fields.Set("method", "password")
+			resp, page = a.post(f.action, f.fields)
+		}
+		if strings.Contains(resp.Request.URL.Path, "/consent") {
+			consentShown = true
+			f := parseForm(t, page)
+			f.fields.Set("action", "accept")
+			u, _ := url.Parse(f.action)
+			resp, page = a.post(resp.Request.URL.ResolveReference(u).String(), f.fields)
+		}
+		loc := resp.Header.Get("Location")
+		if !strings.HasPrefix(loc, callback) {
+			t.Fatalf("flow ended at %s (%d), not the callback:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
+		}
+		u, _ := url.Parse(loc)
+		if u.Query().Get("state") != state {
+			t.Fatal("state mismatch")
+		}
+		code = u.Query().Get("code")
+		tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("token exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := provider.Verifier(&oidc.Config{ClientID: oc.ClientID}).Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("ID token: %v", err)
+		}
+		if idt.Nonce != nonce {
+			t.Fatal("nonce mismatch")
+		}
+		var claims struct {
+			Email         string `json:"email"`
+			EmailVerified *bool  `json:"email_verified"`
+			Name          string `json:"name"`
+			GivenName     string `json:"given_name"`
+		}
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		if claims.Email != email || claims.EmailVerified == nil || *claims.EmailVerified || claims.Name != "Ada Lovelace" || claims.GivenName != "Ada" {
+			t.Fatalf("claims %+v", claims)
+		}
+		return code, consentShown
+	}
+
+	first := newAgent(t, top, callback)
+	if _, shown := login(first, true); !shown {
+		t.Fatal("a new client's first login must show consent")
+	}
+	// A fresh browser signs in again; consent was remembered.
+	second := newAgent(t, top, callback)
+	if _, shown := login(second, false); shown {
+		t.Fatal("a remembered consent was asked again")
+	}
+}

@@ -1,0 +1,193 @@
+// Command bridge serves idstack's login, consent and logout pages between
+// Hydra and Kratos. Every flag falls back to BRIDGE_<FLAG>.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/bridge"
+	"github.com/idstack/idstack/bridge/ory"
+	"github.com/idstack/idstack/bridge/server"
+	"github.com/idstack/idstack/internal/svc"
+)
+
+// Config is the bridge's configuration.
+type Config struct {
+	ListenAddr      string
+	KratosPublicURL string
+	KratosAdminURL  string
+	HydraAdminURL   string
+	ReturnTo        string // allow-list: hosts or *.suffix, comma-separated
+	FormActions     string // extra CSP form-action sources, comma-separated
+	FirstParty      string // client ids that skip consent, comma-separated
+	RememberFor     time.Duration
+	CSRFSecretFile  string
+	TLSCert, TLSKey string
+	UpstreamTimeout time.Duration
+	ShutdownTimeout time.Duration
+	Region          string
+}
+
+// Default returns the defaults; no URL points anywhere until configured.
+func Default() Config {
+	return Config{ListenAddr: ":4455", RememberFor: 30 * 24 * time.Hour, UpstreamTimeout: 10 * time.Second, ShutdownTimeout: 20 * time.Second}
+}
+
+// Validate names the first wrong field.
+func (c Config) Validate() error {
+	for _, u := range []struct{ name, v string }{
+		{"kratos-public-url", c.KratosPublicURL}, {"kratos-admin-url", c.KratosAdminURL}, {"hydra-admin-url", c.HydraAdminURL},
+	} {
+		p, err := url.Parse(u.v)
+		if u.v == "" || err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%s: %q is not an http(s) URL", u.name, u.v)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		return fmt.Errorf("listen-addr: %w", err)
+	}
+	if c.ReturnTo == "" {
+		return errors.New("return-to: at least one allowed host is required")
+	}
+	if c.CSRFSecretFile == "" {
+		return errors.New("csrf-secret-file: required (32 bytes or more, the same on every replica)")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("tls-cert, tls-key: give both or neither")
+	}
+	if c.UpstreamTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		return errors.New("upstream-timeout, shutdown-timeout: must be positive")
+	}
+	return nil
+}
+
+func main() {
+	ctx, stop := svc.SignalContext(context.Background())
+	defer stop()
+	if err := Run(ctx, os.Args[1:]); err != nil && !errors.Is(err, svc.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "bridge:", err)
+		os.Exit(1)
+	}
+}
+
+// Run parses args and serves until ctx is done, then drains.
+func Run(ctx context.Context, args []string) error {
+	c := Default()
+	fs := svc.NewFlags("bridge", "BRIDGE", os.LookupEnv)
+	fs.String(&c.ListenAddr, "listen-addr", "listen address")
+	fs.String(&c.KratosPublicURL, "kratos-public-url", "Kratos public API, as this server reaches it and as browsers do")
+	fs.String(&c.KratosAdminURL, "kratos-admin-url", "Kratos admin API")
+	fs.String(&c.HydraAdminURL, "hydra-admin-url", "Hydra admin API")
+	fs.String(&c.ReturnTo, "return-to", "allowed return hosts, comma-separated (host or *.suffix)")
+	fs.String(&c.FormActions, "form-actions", "extra CSP form-action sources, comma-separated (Kratos' and Hydra's public origins)")
+	fs.String(&c.FirstParty, "first-party", "OAuth2 client ids that skip consent, comma-separated")
+	fs.Duration(&c.RememberFor, "remember-for", "how long Hydra remembers a consent (0: forever)")
+	fs.String(&c.CSRFSecretFile, "csrf-secret-file", "file with the CSRF secret")
+	fs.String(&c.TLSCert, "tls-cert", "TLS certificate file (serve HTTPS)")
+	fs.String(&c.TLSKey, "tls-key", "TLS key file")
+	fs.Duration(&c.UpstreamTimeout, "upstream-timeout", "timeout of each Kratos or Hydra call")
+	fs.Duration(&c.ShutdownTimeout, "shutdown-timeout", "how long SIGTERM waits for requests in flight")
+	fs.String(&c.Region, "region", "region name, on every log line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	secret, err := os.ReadFile(c.CSRFSecretFile)
+	if err != nil {
+		return fmt.Errorf("csrf-secret-file: %w", err)
+	}
+	if secret = []byte(strings.TrimSpace(string(secret))); len(secret) < 32 {
+		return errors.New("csrf-secret-file: the secret must be at least 32 bytes")
+	}
+	log := svc.Logger(os.Stderr, "bridge", slog.LevelInfo, "region", c.Region)
+	httpClient := &http.Client{Timeout: c.UpstreamTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	s, err := server.New(server.Config{
+		FirstParty: split(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(split(c.ReturnTo)),
+		FormActions: split(c.FormActions), Claims: bridge.DefaultClaimMapping(),
+		CSRF: bridge.CSRF{Key: secret, Secure: c.TLSCert != ""}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "",
+	}, ory.NewKratos(c.KratosPublicURL, c.KratosAdminURL, httpClient), ory.NewHydra(c.HydraAdminURL, httpClient), log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr: c.ListenAddr, Handler: requestLog(log, s),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if c.TLSCert != "" {
+			err = srv.ListenAndServeTLS(c.TLSCert, c.TLSKey)
+		} else {
+			err = srv.ListenAndServe()
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	log.Info("listening", "addr", c.ListenAddr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("draining", "timeout", c.ShutdownTimeout.String())
+	drain, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(drain)
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// requestLog writes one JSON line per request: id, method, path (never the
+// query, which carries challenges and codes), status, duration.
+func requestLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == server.PathAlive || r.URL.Path == server.PathReady {
+			return
+		}
+		log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
