@@ -203,8 +203,11 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			if !strings.Contains(href, "login_challenge=") {
 				t.Fatalf("the registration link drops the login challenge: %s", href)
 			}
-			resp, page = a.get(href)
-			f := parseForm(t, page)
+			regResp, regPage := a.get(href)
+			if !strings.HasSuffix(regResp.Request.URL.Path, "/registration") {
+				t.Fatalf("expected the bridge's registration page, got %s", regResp.Request.URL)
+			}
+			f := parseForm(t, regPage)
 			f.fields.Set("traits.email", email)
 			f.fields.Set("password", password)
 			f.fields.Set("traits.name.first", "Ada")

@@ -117,16 +117,11 @@ Every name under %[1]s resolves to 127.0.0.1 for the host. Either add the
 names above to /etc/hosts, or start Chromium with
   chromium --host-resolver-rules=%[2]q
 
-To sign in: the sign-in UI is the bridge (issue #3); until it is part of the
-stack, its URLs answer 404 and you register and sign in through Kratos' API:
-  R="--resolve %[3]s:%[4]d:127.0.0.1"
-  flow=$(curl -s $R %[5]s/self-service/registration/api | jq -r .id)
-  curl -s $R -H 'Content-Type: application/json' "%[5]s/self-service/registration?flow=$flow" \
-    -d '{"method":"password","password":"a long passphrase 42","traits":{"email":"ada@example.com"}}'
-Mail (verification codes) arrives in the sink and never leaves this machine:
-  curl -s %[6]s/api/messages
-`, t.Domain, t.ChromiumHostRules(), t.Host(infra.HostKratos, t.Primary()), t.Ports().Public(0),
-		t.PublicURL(infra.HostKratos, t.Primary()), "http://127.0.0.1:"+fmt.Sprint(t.Ports().Mail()))
+To sign in: open the region's sign-in UI (e.g. %[3]s/registration),
+register with any e-mail address, then sign in with it. Mail (verification
+and recovery codes) arrives in the sink and never leaves this machine:
+  curl -s %[4]s/api/messages
+`, t.Domain, t.ChromiumHostRules(), t.PublicURL(infra.HostLogin, t.Primary()), "http://127.0.0.1:"+fmt.Sprint(t.Ports().Mail()))
 }
 
 func dash(s string) string {
