@@ -148,7 +148,7 @@ func (s *Stack) up(ctx context.Context, tags images.Tags) error {
 	if err != nil {
 		return err
 	}
-	if err := s.each(migrations, func(c container) error { return s.waitExit(ctx, c) }); err != nil {
+	if err := s.each(ctx, migrations, func(ctx context.Context, c container) error { return s.waitExit(ctx, c) }); err != nil {
 		return err
 	}
 	s.logf("migrations done")
@@ -187,22 +187,29 @@ func (s *Stack) runAll(ctx context.Context, specs []nodeSpec, networkIDs map[str
 }
 
 func (s *Stack) waitAll(ctx context.Context, cs []container) error {
-	return s.each(cs, func(c container) error { return s.waitHealthy(ctx, c) })
+	return s.each(ctx, cs, func(ctx context.Context, c container) error { return s.waitHealthy(ctx, c) })
 }
 
-// each runs f on every container in parallel and joins the errors.
-func (s *Stack) each(cs []container, f func(container) error) error {
+// each runs f on every container in parallel. The first failure cancels
+// the others (a node that depends on a failed one would otherwise wait out
+// its whole timeout) and is the error returned.
+func (s *Stack) each(ctx context.Context, cs []container, f func(context.Context, container) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(cs))
-	for i, c := range cs {
+	var once sync.Once
+	var first error
+	for _, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = f(c)
+			if err := f(ctx, c); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return first
 }
 
 // checkThroughEdges checks, from the host, every service's readiness through
