@@ -110,6 +110,18 @@ func (f *Flags) Parse(args []string) error {
 	return f.FlagSet.Parse(args)
 }
 
+// SplitList splits a comma-separated flag value, trimming spaces and
+// dropping empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Logger returns a JSON logger with the component (and any attrs) on every line.
 func Logger(w io.Writer, component string, level slog.Level, attrs ...any) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})

@@ -115,8 +115,8 @@ func Run(ctx context.Context, args []string) error {
 	log := svc.Logger(os.Stderr, "bridge", slog.LevelInfo, "region", c.Region)
 	httpClient := &http.Client{Timeout: c.UpstreamTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	s, err := server.New(server.Config{
-		FirstParty: split(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(split(c.ReturnTo)),
-		FormActions: split(c.FormActions), Claims: bridge.DefaultClaimMapping(),
+		FirstParty: svc.SplitList(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(svc.SplitList(c.ReturnTo)),
+		FormActions: svc.SplitList(c.FormActions), Claims: bridge.DefaultClaimMapping(),
 		CSRF: bridge.CSRF{Key: secret, Secure: c.TLSCert != ""}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "",
 	}, ory.NewKratos(c.KratosPublicURL, c.KratosAdminURL, httpClient), ory.NewHydra(c.HydraAdminURL, httpClient), log)
 	if err != nil {
@@ -148,16 +148,6 @@ func Run(ctx context.Context, args []string) error {
 	drain, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(drain)
-}
-
-func split(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // requestLog writes one JSON line per request: id, method, path (never the

@@ -95,7 +95,7 @@ func newCommon(name string) (*common, *svc.Flags) {
 
 // resolve turns the flag strings into a validated Topology.
 func (c *common) resolve() error {
-	c.topology.Regions = splitList(c.regions)
+	c.topology.Regions = svc.SplitList(c.regions)
 	reps, err := parseReplicas(c.replicas)
 	if err != nil {
 		return err
@@ -108,19 +108,9 @@ func (c *common) resolve() error {
 	return c.topology.Validate()
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func parseReplicas(s string) (map[string]int, error) {
 	out := map[string]int{}
-	for _, kv := range splitList(s) {
+	for _, kv := range svc.SplitList(s) {
 		k, v, ok := strings.Cut(kv, "=")
 		n, err := strconv.Atoi(v)
 		if !ok || err != nil {

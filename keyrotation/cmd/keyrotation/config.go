@@ -103,7 +103,7 @@ func (c *Config) resolve() error {
 		return errors.New("issuer: required")
 	}
 	c.Regions = map[string]string{}
-	for _, kv := range splitList(c.regions) {
+	for _, kv := range svc.SplitList(c.regions) {
 		name, u, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			return fmt.Errorf("regions: %q is not name=url", kv)
@@ -117,7 +117,7 @@ func (c *Config) resolve() error {
 		return errors.New("regions: at least one region=url is required")
 	}
 	c.Policy.Sets = nil
-	for _, s := range splitList(c.sets) {
+	for _, s := range svc.SplitList(c.sets) {
 		parts := strings.Split(s, ":")
 		sp := keyrotation.SetPolicy{Name: parts[0], Alg: keyrotation.RS256, RSABits: 3072}
 		if len(parts) > 1 {
@@ -136,7 +136,7 @@ func (c *Config) resolve() error {
 		return errors.New("http-timeout: must be positive")
 	}
 	c.Resolve = map[string]string{}
-	for _, kv := range splitList(c.resolveFlag) {
+	for _, kv := range svc.SplitList(c.resolveFlag) {
 		domain, ip, ok := strings.Cut(kv, "=")
 		if !ok || domain == "" || net.ParseIP(ip) == nil {
 			return fmt.Errorf("resolve: %q is not domain=ip", kv)
@@ -169,16 +169,6 @@ func (c *Config) httpClient(timeout time.Duration) *http.Client {
 		Transport:     &http.Transport{Proxy: http.ProxyFromEnvironment, DialContext: c.dial, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // rotator connects to Vault and Hydra and returns a Rotator whose policy has
