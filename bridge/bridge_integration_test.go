@@ -173,6 +173,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	c.SetGrantTypes([]string{"authorization_code", "refresh_token"})
 	c.SetResponseTypes([]string{"code"})
 	c.SetRedirectUris([]string{callback})
+	c.SetPostLogoutRedirectUris([]string{callback + "/logged-out"})
 	c.SetScope("openid email profile offline_access")
 	created, _, err := api.OAuth2API.CreateOAuth2Client(context.Background()).OAuth2Client(*c).Execute()
 	if err != nil {
@@ -189,6 +190,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	}
 	email, password := randomEmail(), "correct horse battery staple 42"
 
+	var lastIDToken string
 	login := func(a *agent, register bool) (code string, consentShown bool) {
 		t.Helper()
 		verifier := oauth2.GenerateVerifier()
@@ -242,6 +244,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Fatalf("token exchange: %v", err)
 		}
 		raw, _ := tok.Extra("id_token").(string)
+		lastIDToken = raw
 		idt, err := provider.Verifier(&oidc.Config{ClientID: oc.ClientID}).Verify(ctx, raw)
 		if err != nil {
 			t.Fatalf("ID token: %v", err)
@@ -273,4 +276,77 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	if _, shown := login(second, false); shown {
 		t.Fatal("a remembered consent was asked again")
 	}
+
+	t.Run("deny lands at the client with access_denied", func(t *testing.T) {
+		// A second client, never consented to.
+		c2 := ory.NewOAuth2Client()
+		c2.SetClientName("Other App")
+		c2.SetGrantTypes([]string{"authorization_code"})
+		c2.SetResponseTypes([]string{"code"})
+		c2.SetRedirectUris([]string{callback})
+		c2.SetScope("openid email")
+		other, _, err := api.OAuth2API.CreateOAuth2Client(context.Background()).OAuth2Client(*c2).Execute()
+		if err != nil {
+			t.Fatal(err)
+		}
+		oc2 := oc
+		oc2.ClientID, oc2.ClientSecret, oc2.Scopes = other.GetClientId(), other.GetClientSecret(), []string{"openid", "email"}
+		// The first agent still has its session: straight to consent.
+		resp, page := first.get(oc2.AuthCodeURL("state-deny-0123456789", oidc.Nonce("nonce-deny-0123456789")))
+		if !strings.Contains(resp.Request.URL.Path, "/consent") {
+			t.Fatalf("expected consent, got %s", resp.Request.URL)
+		}
+		f := parseForm(t, page)
+		f.fields.Set("action", "deny")
+		resp, _ = first.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if !strings.HasPrefix(loc.String(), callback) || loc.Query().Get("error") != "access_denied" {
+			t.Fatalf("deny ended at %s", loc)
+		}
+	})
+
+	t.Run("a tampered consent challenge is refused and nothing is accepted", func(t *testing.T) {
+		bridgeURL := top.PublicURL(infra.HostLogin, region)
+		for _, ch := range []string{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "not<valid>", strings.Repeat("A", 5000)} {
+			resp, _ := first.get(bridgeURL + "/consent?consent_challenge=" + url.QueryEscape(ch))
+			if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+				t.Errorf("challenge %.20q: got %d, want a 4xx page", ch, resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("logout ends the Hydra and the Kratos session", func(t *testing.T) {
+		end := provider.Endpoint().AuthURL
+		end = strings.Replace(end, "/oauth2/auth", "/oauth2/sessions/logout", 1)
+		q := url.Values{"id_token_hint": {lastIDToken}, "post_logout_redirect_uri": {callback + "/logged-out"}, "state": {"logout-state-0123"}}
+		resp, page := second.get(end + "?" + q.Encode())
+		if !strings.Contains(resp.Request.URL.Path, "/logout") {
+			t.Fatalf("expected the bridge's logout page, got %s", resp.Request.URL)
+		}
+		f := parseForm(t, page)
+		f.fields.Set("action", "accept")
+		resp, _ = second.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, callback+"/logged-out") {
+			t.Fatalf("logout ended at %s (%d)", loc, resp.StatusCode)
+		}
+		// The Kratos session is gone...
+		who, _ := second.get(top.PublicURL(infra.HostKratos, region) + "/sessions/whoami")
+		if who.StatusCode != http.StatusUnauthorized {
+			t.Errorf("whoami after logout: %d, want 401", who.StatusCode)
+		}
+		// ...and so is Hydra's: a new authorization asks to sign in again.
+		resp, _ = second.get(oc.AuthCodeURL("state-after-logout-0123", oidc.Nonce("nonce-after-logout-0123")))
+		if !strings.Contains(resp.Request.URL.Path, "/login") {
+			t.Errorf("after logout an authorization went to %s, want the login page", resp.Request.URL)
+		}
+	})
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
