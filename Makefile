@@ -81,7 +81,13 @@ test-unit: ## fast unit tests, no Docker
 
 .PHONY: test-integration
 test-integration: images ## integration tests against real servers in Docker
-	$(GO) test $(TEST_FLAGS) -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./...
+	@mkdir -p .cache
+	@# Verbose into a log; print the package results, failures and skips (with their
+	@# reasons); on failure, the log's tail.
+	@set +e; $(GO) test $(TEST_FLAGS) -v -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./... > .cache/integration.log 2>&1; rc=$$?; \
+	grep -E '^(ok|FAIL|panic)|^--- (FAIL|SKIP)|SKIP \(' .cache/integration.log; \
+	if [ $$rc -ne 0 ]; then echo "--- last 150 lines of .cache/integration.log ---"; tail -n 150 .cache/integration.log; fi; \
+	exit $$rc
 
 .PHONY: test
 test: tools lint test-unit test-integration ## everything CI runs: lint, unit and integration tests
