@@ -57,16 +57,19 @@ type Config struct {
 	UpstreamTimeout time.Duration
 	// TLS: the bridge is served over HTTPS (HSTS, Secure cookies).
 	TLS bool
+	// Metrics, when set, are served at PathMetrics and record every request.
+	Metrics *Metrics
 }
 
 // Server serves the bridge.
 type Server struct {
-	cfg    Config
-	kratos bridge.Kratos
-	hydra  bridge.Hydra
-	log    *slog.Logger
-	tmpl   *template.Template
-	mux    *http.ServeMux
+	cfg     Config
+	kratos  bridge.Kratos
+	hydra   bridge.Hydra
+	log     *slog.Logger
+	tmpl    *template.Template
+	mux     *http.ServeMux
+	handler http.Handler
 }
 
 //go:embed templates/*.html
@@ -99,6 +102,11 @@ func New(cfg Config, k bridge.Kratos, h bridge.Hydra, log *slog.Logger) (*Server
 	s.mux.HandleFunc("POST "+PathLogout, s.handleLogoutSubmit)
 	s.mux.HandleFunc("GET "+PathLoggedOut, s.handleLoggedOut)
 	s.mux.HandleFunc("GET "+PathHome+"{$}", s.handleHome)
+	s.handler = s.mux
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET "+PathMetrics, cfg.Metrics.Handler())
+		s.handler = cfg.Metrics.instrument(s.mux, s.mux)
+	}
 	return s, nil
 }
 
@@ -120,7 +128,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // csp allows forms to post to the bridge and the configured origins, and to

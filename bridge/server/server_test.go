@@ -275,6 +275,29 @@ func TestBodiesAreSizeLimited(t *testing.T) {
 	}
 }
 
+func TestMetricsCountRequestsByRoute(t *testing.T) {
+	f := newFixture(t)
+	m := NewMetrics()
+	s, err := New(Config{CSRF: f.srv.cfg.CSRF, ReturnTo: f.srv.cfg.ReturnTo, Metrics: m}, f.kratos, f.hydra, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{PathLogin + "?flow=" + flowID, PathConsent + "?consent_challenge=x"} {
+		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, PathMetrics, nil))
+	out := rec.Body.String()
+	for _, want := range []string{
+		`idstack_bridge_request_duration_seconds_count{code="200",method="GET",route="GET /login"} 1`,
+		`idstack_bridge_request_duration_seconds_count{code="400",method="GET",route="GET /consent"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 func TestLanguage(t *testing.T) {
 	for header, want := range map[string]string{"": "en", "ja": "ja", "ja-JP,en;q=0.5": "ja", "en;q=0.9,ja;q=0.95": "ja", "ja;q=0,en": "en", "fr": "en"} {
 		if got := language(header); got != want {

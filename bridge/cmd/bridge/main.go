@@ -19,6 +19,7 @@ import (
 	"github.com/idstack/idstack/bridge"
 	"github.com/idstack/idstack/bridge/ory"
 	"github.com/idstack/idstack/bridge/server"
+	"github.com/idstack/idstack/bridge/upstream"
 	"github.com/idstack/idstack/internal/svc"
 )
 
@@ -114,11 +115,15 @@ func Run(ctx context.Context, args []string) error {
 	}
 	log := svc.Logger(os.Stderr, "bridge", slog.LevelInfo, "region", c.Region)
 	httpClient := &http.Client{Timeout: c.UpstreamTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	metrics := server.NewMetrics()
+	kratos := upstream.Kratos{Next: ory.NewKratos(c.KratosPublicURL, c.KratosAdminURL, httpClient), Observer: metrics, Retry: upstream.DefaultRetry}
+	hydra := upstream.Hydra{Next: ory.NewHydra(c.HydraAdminURL, httpClient), Observer: metrics, Retry: upstream.DefaultRetry}
 	s, err := server.New(server.Config{
 		FirstParty: svc.SplitList(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(svc.SplitList(c.ReturnTo)),
 		FormActions: svc.SplitList(c.FormActions), Claims: bridge.DefaultClaimMapping(),
 		CSRF: bridge.CSRF{Key: secret, Secure: c.TLSCert != ""}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "",
-	}, ory.NewKratos(c.KratosPublicURL, c.KratosAdminURL, httpClient), ory.NewHydra(c.HydraAdminURL, httpClient), log)
+		Metrics: metrics,
+	}, kratos, hydra, log)
 	if err != nil {
 		return err
 	}
@@ -164,7 +169,7 @@ func requestLog(log *slog.Logger, next http.Handler) http.Handler {
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(rec, r)
-		if r.URL.Path == server.PathAlive || r.URL.Path == server.PathReady {
+		if r.URL.Path == server.PathAlive || r.URL.Path == server.PathReady || r.URL.Path == server.PathMetrics {
 			return
 		}
 		log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
