@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,11 +79,33 @@ type form struct {
 
 func parseForm(t *testing.T, page string) form {
 	t.Helper()
+	forms := parseForms(t, page)
+	if len(forms) == 0 {
+		t.Fatalf("no form on page:\n%.2000s", page)
+	}
+	return forms[0]
+}
+
+// formWith returns the first form that has an input named field.
+func formWith(t *testing.T, page, field string) form {
+	t.Helper()
+	for _, f := range parseForms(t, page) {
+		if _, ok := f.fields[field]; ok {
+			return f
+		}
+	}
+	t.Fatalf("no form with %s on page:\n%.3000s", field, page)
+	return form{}
+}
+
+// parseForms returns every form on a page with its inputs (not buttons).
+func parseForms(t *testing.T, page string) []form {
+	t.Helper()
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f *form
+	var forms []form
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
@@ -89,13 +113,14 @@ func parseForm(t *testing.T, page string) form {
 			for _, a := range n.Attr {
 				attr[a.Key] = a.Val
 			}
+			cur := len(forms) - 1
 			switch {
-			case n.Data == "form" && f == nil:
-				f = &form{action: attr["action"], fields: url.Values{}}
-			case n.Data == "input" && f != nil && attr["name"] != "" && attr["type"] != "checkbox":
-				f.fields.Set(attr["name"], attr["value"])
-			case n.Data == "input" && f != nil && attr["type"] == "checkbox" && hasAttr(n, "checked"):
-				f.fields.Add(attr["name"], attr["value"])
+			case n.Data == "form":
+				forms = append(forms, form{action: attr["action"], fields: url.Values{}})
+			case n.Data == "input" && cur >= 0 && attr["name"] != "" && attr["type"] != "checkbox":
+				forms[cur].fields.Set(attr["name"], attr["value"])
+			case n.Data == "input" && cur >= 0 && attr["type"] == "checkbox" && hasAttr(n, "checked"):
+				forms[cur].fields.Add(attr["name"], attr["value"])
 			}
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
@@ -103,10 +128,7 @@ func parseForm(t *testing.T, page string) form {
 		}
 	}
 	walk(doc)
-	if f == nil {
-		t.Fatalf("no form on page:\n%.2000s", page)
-	}
-	return *f
+	return forms
 }
 
 // link returns the first <a href> on page that contains part.
@@ -340,7 +362,82 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Errorf("after logout an authorization went to %s, want the login page", resp.Request.URL)
 		}
 	})
+
+	t.Run("recovery by e-mail code, a new password in settings, then sign in with it", func(t *testing.T) {
+		a := newAgent(t, top, callback)
+		bridgeURL := top.PublicURL(infra.HostLogin, region)
+		resp, page := a.get(bridgeURL + "/recovery")
+		f := formWith(t, page, "email")
+		f.fields.Set("email", email)
+		f.fields.Set("method", "code")
+		resp, page = a.post(f.action, f.fields)
+		if !strings.HasSuffix(resp.Request.URL.Path, "/recovery") {
+			t.Fatalf("after asking for a code: %s", resp.Request.URL)
+		}
+		code := mailedCode(t, top, email, "recover")
+		f = formWith(t, page, "code")
+		f.fields.Set("code", code)
+		f.fields.Set("method", "code")
+		f.fields.Del("email") // posting the address again would ask for a new code
+		resp, page = a.post(f.action, f.fields)
+		if !strings.HasSuffix(resp.Request.URL.Path, "/settings") {
+			t.Fatalf("a valid recovery code led to %s:\n%.1500s", resp.Request.URL, page)
+		}
+		const newPassword = "a brand new passphrase 99"
+		f = formWith(t, page, "password")
+		f.fields.Set("password", newPassword)
+		f.fields.Set("method", "password")
+		resp, page = a.post(f.action, f.fields)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-id="1050001"`) {
+			t.Fatalf("settings: %d at %s:\n%.1500s", resp.StatusCode, resp.Request.URL, page)
+		}
+		// A fresh browser signs in with the new password and lands on the
+		// bridge's signed-in page.
+		b := newAgent(t, top, callback)
+		_, page = b.get(bridgeURL + "/login")
+		f = formWith(t, page, "identifier")
+		f.fields.Set("identifier", email)
+		f.fields.Set("password", newPassword)
+		f.fields.Set("method", "password")
+		resp, page = b.post(f.action, f.fields)
+		if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
+			t.Fatalf("sign-in with the new password ended at %s:\n%.1500s", resp.Request.URL, page)
+		}
+	})
 }
+
+// mailedCode waits for the newest mail to addr whose subject contains word
+// and returns the six-digit code in it.
+func mailedCode(t *testing.T, top infra.Topology, addr, word string) string {
+	t.Helper()
+	c := top.HTTPClient(35 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(top.MailURL() + "/api/messages?wait=10s&to=" + url.QueryEscape(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []struct {
+			Subject, Text string
+		}
+		err = json.NewDecoder(resp.Body).Decode(&msgs)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if strings.Contains(strings.ToLower(m.Subject), word) {
+				if code := sixDigits.FindString(m.Text); code != "" {
+					return code
+				}
+			}
+		}
+	}
+	t.Fatalf("no %q mail with a code to %s", word, addr)
+	return ""
+}
+
+var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
 
 func mustURL(t *testing.T, s string) *url.URL {
 	t.Helper()
