@@ -366,11 +366,11 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	t.Run("recovery by e-mail code, a new password in settings, then sign in with it", func(t *testing.T) {
 		a := newAgent(t, top, callback)
 		bridgeURL := top.PublicURL(infra.HostLogin, region)
-		resp, page := a.get(bridgeURL + "/recovery")
+		_, page := a.get(bridgeURL + "/recovery")
 		f := formWith(t, page, "email")
 		f.fields.Set("email", email)
 		f.fields.Set("method", "code")
-		resp, page = a.post(f.action, f.fields)
+		resp, page := a.post(f.action, f.fields)
 		if !strings.HasSuffix(resp.Request.URL.Path, "/recovery") {
 			t.Fatalf("after asking for a code: %s", resp.Request.URL)
 		}
