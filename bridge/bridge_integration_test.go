@@ -213,6 +213,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	email, password := randomEmail(), "correct horse battery staple 42"
 
 	var lastIDToken string
+	wantVerified := false
 	login := func(a *agent, register bool) (code string, consentShown bool) {
 		t.Helper()
 		verifier := oauth2.GenerateVerifier()
@@ -283,7 +284,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		if err := idt.Claims(&claims); err != nil {
 			t.Fatal(err)
 		}
-		if claims.Email != email || claims.EmailVerified == nil || *claims.EmailVerified || claims.Name != "Ada Lovelace" || claims.GivenName != "Ada" {
+		if claims.Email != email || claims.EmailVerified == nil || *claims.EmailVerified != wantVerified || claims.Name != "Ada Lovelace" || claims.GivenName != "Ada" {
 			t.Fatalf("claims %+v", claims)
 		}
 		return code, consentShown
@@ -363,6 +364,27 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		}
 	})
 
+	t.Run("verification by e-mail code makes email_verified true", func(t *testing.T) {
+		clearMail(t, top)
+		a := newAgent(t, top, callback)
+		_, page := a.get(top.PublicURL(infra.HostLogin, region) + "/verification")
+		f := formWith(t, page, "email")
+		f.fields.Set("email", email)
+		f.fields.Set("method", "code")
+		_, page = a.post(f.action, f.fields)
+		f = formWith(t, page, "code")
+		f.fields.Set("code", mailedCode(t, top, email, "verify"))
+		f.fields.Set("method", "code")
+		f.fields.Del("email")
+		resp, page := a.post(f.action, f.fields)
+		if !strings.Contains(page, `data-id="1080002"`) {
+			t.Fatalf("no success message after the code, at %s:\n%.1500s", resp.Request.URL, page)
+		}
+		// The next ID token says so: claims come from the identity at consent.
+		wantVerified = true
+		login(newAgent(t, top, callback), false)
+	})
+
 	t.Run("recovery by e-mail code, a new password in settings, then sign in with it", func(t *testing.T) {
 		a := newAgent(t, top, callback)
 		bridgeURL := top.PublicURL(infra.HostLogin, region)
@@ -404,6 +426,17 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Fatalf("sign-in with the new password ended at %s:\n%.1500s", resp.Request.URL, page)
 		}
 	})
+}
+
+// clearMail empties the mail sink.
+func clearMail(t *testing.T, top infra.Topology) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, top.MailURL()+"/api/messages", nil)
+	resp, err := top.HTTPClient(10 * time.Second).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
 
 // mailedCode waits for the newest mail to addr whose subject contains word
