@@ -365,15 +365,17 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	})
 
 	t.Run("verification by e-mail code makes email_verified true", func(t *testing.T) {
-		clearMail(t, top)
 		a := newAgent(t, top, callback)
 		_, page := a.get(top.PublicURL(infra.HostLogin, region) + "/verification")
 		f := formWith(t, page, "email")
 		f.fields.Set("email", email)
 		f.fields.Set("method", "code")
-		_, page = a.post(f.action, f.fields)
+		sent, page := a.post(f.action, f.fields)
+		// Registration mailed a code too, maybe late: take the mail that
+		// names this flow.
+		flow := sent.Request.URL.Query().Get("flow")
 		f = formWith(t, page, "code")
-		f.fields.Set("code", mailedCode(t, top, email, "verify"))
+		f.fields.Set("code", mailedCode(t, top, email, flow))
 		f.fields.Set("method", "code")
 		f.fields.Del("email")
 		resp, page := a.post(f.action, f.fields)
@@ -428,19 +430,8 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	})
 }
 
-// clearMail empties the mail sink.
-func clearMail(t *testing.T, top infra.Topology) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodDelete, top.MailURL()+"/api/messages", nil)
-	resp, err := top.HTTPClient(10 * time.Second).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-}
-
-// mailedCode waits for the newest mail to addr whose subject contains word
-// and returns the six-digit code in it.
+// mailedCode waits for the newest mail to addr whose subject or text
+// contains word and returns the six-digit code in it.
 func mailedCode(t *testing.T, top infra.Topology, addr, word string) string {
 	t.Helper()
 	c := top.HTTPClient(35 * time.Second)
@@ -459,7 +450,7 @@ func mailedCode(t *testing.T, top infra.Topology, addr, word string) string {
 			t.Fatal(err)
 		}
 		for _, m := range msgs {
-			if strings.Contains(strings.ToLower(m.Subject), word) {
+			if strings.Contains(strings.ToLower(m.Subject), word) || strings.Contains(m.Text, word) {
 				if code := sixDigits.FindString(m.Text); code != "" {
 					return code
 				}
