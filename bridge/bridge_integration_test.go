@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -28,13 +29,13 @@ import (
 // agent is a cookie-keeping HTTP client that stops at the relying party's
 // callback (which nothing serves: the test reads the code from the URL).
 type agent struct {
-	t        *testing.T
+	t        testing.TB
 	top      infra.Topology
 	c        *http.Client
 	callback string
 }
 
-func newAgent(t *testing.T, top infra.Topology, callback string) *agent {
+func newAgent(t testing.TB, top infra.Topology, callback string) *agent {
 	jar, _ := cookiejar.New(nil)
 	a := &agent{t: t, top: top, callback: callback}
 	c := top.HTTPClient(15 * time.Second)
@@ -51,24 +52,42 @@ func newAgent(t *testing.T, top infra.Topology, callback string) *agent {
 
 func (a *agent) get(u string) (*http.Response, string) {
 	a.t.Helper()
-	resp, err := a.c.Get(u)
+	resp, page, err := a.getE(u)
 	if err != nil {
-		a.t.Fatalf("GET %s: %v", u, err)
+		a.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return resp, page
 }
 
 func (a *agent) post(u string, form url.Values) (*http.Response, string) {
 	a.t.Helper()
-	resp, err := a.c.PostForm(u, form)
+	resp, page, err := a.postE(u, form)
 	if err != nil {
-		a.t.Fatalf("POST %s: %v", u, err)
+		a.t.Fatal(err)
+	}
+	return resp, page
+}
+
+// getE and postE return errors instead of failing the test, for use off
+// the test goroutine.
+func (a *agent) getE(u string) (*http.Response, string, error) {
+	resp, err := a.c.Get(u)
+	if err != nil {
+		return nil, "", fmt.Errorf("GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+func (a *agent) postE(u string, form url.Values) (*http.Response, string, error) {
+	resp, err := a.c.PostForm(u, form)
+	if err != nil {
+		return nil, "", fmt.Errorf("POST %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
 }
 
 // form is the first HTML form on a page: its action and fields.
@@ -101,9 +120,31 @@ func formWith(t *testing.T, page, field string) form {
 // parseForms returns every form on a page with its inputs (not buttons).
 func parseForms(t *testing.T, page string) []form {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(page))
+	forms, err := parseFormsE(page)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return forms
+}
+
+// formWithE is formWith without failing the test.
+func formWithE(page, field string) (form, error) {
+	forms, err := parseFormsE(page)
+	if err != nil {
+		return form{}, err
+	}
+	for _, f := range forms {
+		if _, ok := f.fields[field]; ok {
+			return f, nil
+		}
+	}
+	return form{}, fmt.Errorf("no form with %s", field)
+}
+
+func parseFormsE(page string) ([]form, error) {
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		return nil, err
 	}
 	var forms []form
 	var walk func(*html.Node)
@@ -128,7 +169,7 @@ func parseForms(t *testing.T, page string) []form {
 		}
 	}
 	walk(doc)
-	return forms
+	return forms, nil
 }
 
 // link returns the first <a href> on page that contains part.
