@@ -9,9 +9,8 @@ import (
 )
 
 func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
-	challenge, err := bridge.ParseChallenge(r.URL.Query().Get("consent_challenge"))
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
+	challenge, ok := s.queryChallenge(w, r, "consent_challenge")
+	if !ok {
 		return
 	}
 	ctx, cancel := s.upstream(r)
@@ -36,17 +35,8 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
-		return
-	}
-	challenge, err := bridge.ParseChallenge(r.PostForm.Get("consent_challenge"))
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
-		return
-	}
-	if err := s.cfg.CSRF.Check(r, challenge, r.PostForm.Get("csrf_token")); err != nil {
-		s.fail(w, r, http.StatusForbidden, "csrf", err)
+	challenge, ok := s.formChallenge(w, r, "consent_challenge")
+	if !ok {
 		return
 	}
 	ctx, cancel := s.upstream(r)
@@ -95,9 +85,8 @@ func (s *Server) acceptConsent(w http.ResponseWriter, r *http.Request, req bridg
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	challenge, err := bridge.ParseChallenge(r.URL.Query().Get("logout_challenge"))
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
+	challenge, ok := s.queryChallenge(w, r, "logout_challenge")
+	if !ok {
 		return
 	}
 	ctx, cancel := s.upstream(r)
@@ -120,17 +109,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
-		return
-	}
-	challenge, err := bridge.ParseChallenge(r.PostForm.Get("logout_challenge"))
-	if err != nil {
-		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
-		return
-	}
-	if err := s.cfg.CSRF.Check(r, challenge, r.PostForm.Get("csrf_token")); err != nil {
-		s.fail(w, r, http.StatusForbidden, "csrf", err)
+	challenge, ok := s.formChallenge(w, r, "logout_challenge")
+	if !ok {
 		return
 	}
 	if r.PostForm.Get("action") != "accept" {
@@ -168,4 +148,35 @@ func (s *Server) acceptLogout(w http.ResponseWriter, r *http.Request, challenge 
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// queryChallenge reads and checks a challenge from the query; on a bad one
+// it answers 400 and reports false.
+func (s *Server) queryChallenge(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
+	challenge, err := bridge.ParseChallenge(r.URL.Query().Get(field))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
+		return "", false
+	}
+	return challenge, true
+}
+
+// formChallenge reads a posted form of the bridge's own: it checks the
+// challenge, then the CSRF token bound to it; on a problem it answers 400
+// or 403 and reports false.
+func (s *Server) formChallenge(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
+		return "", false
+	}
+	challenge, err := bridge.ParseChallenge(r.PostForm.Get(field))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "bad_request", err)
+		return "", false
+	}
+	if err := s.cfg.CSRF.Check(r, challenge, r.PostForm.Get("csrf_token")); err != nil {
+		s.fail(w, r, http.StatusForbidden, "csrf", err)
+		return "", false
+	}
+	return challenge, true
 }

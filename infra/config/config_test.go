@@ -1,41 +1,19 @@
 package config
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 var fixedSecrets = Secrets{
 	KratosCookie: "cookie-secret-0123456789abcdef01", KratosCipher: "cipher-secret-0123456789abcdef01",
 	HydraSystem: "system-secret-0123456789abcdef01", DatabasePassword: "superuser-pw",
 	KratosDatabasePassword: "kratos-pw", HydraDatabasePassword: "hydra-pw",
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (go test ./infra/config -run Golden -update writes it): %v", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from %s; rerun with -update if the change is intended\ngot:\n%s", name, path, got)
-	}
 }
 
 func testBackends(t infra.Topology, r string) []Backend {
@@ -54,7 +32,7 @@ func TestGolden(t *testing.T) {
 		"vault.hcl":       Vault(top),
 	}
 	for name, f := range files {
-		t.Run(name, func(t *testing.T) { golden(t, name, f.Data) })
+		t.Run(name, func(t *testing.T) { golden.Check(t, name, f.Data) })
 	}
 }
 

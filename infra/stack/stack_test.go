@@ -3,9 +3,6 @@ package stack
 import (
 	"context"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +11,7 @@ import (
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/config"
 	"github.com/idstack/idstack/infra/images"
+	"github.com/idstack/idstack/internal/golden"
 )
 
 func TestConnectWithoutDockerSaysSo(t *testing.T) {
@@ -196,26 +194,10 @@ func TestPollTimesOutWithTheLastError(t *testing.T) {
 	}
 }
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
 // TestEdgeConfigGolden pins the region edge configuration rendered from the
 // real service table.
 func TestEdgeConfigGolden(t *testing.T) {
 	p := testPlan(t, infra.Default())
 	edge := find(t, p.edges, "idstack-eu-edge")
-	got := edge.files[0].Data
-	path := filepath.Join("testdata", "edge-eu.cfg.golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (go test ./infra/stack -run Golden -update writes it): %v", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("edge config differs from %s; rerun with -update if intended\n%s", path, got)
-	}
+	golden.Check(t, "edge-eu.cfg", edge.files[0].Data)
 }

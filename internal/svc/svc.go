@@ -5,10 +5,12 @@ package svc
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -126,6 +128,32 @@ func SplitList(s string) []string {
 func Logger(w io.Writer, component string, level slog.Level, attrs ...any) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
 	return slog.New(h).With(append([]any{"component", component}, attrs...)...)
+}
+
+// ServeHTTP serves srv (HTTPS when certFile is set) until ctx is done,
+// then stops accepting and drains requests in flight for up to drain. It
+// returns the server's error if it fails before that.
+func ServeHTTP(ctx context.Context, srv *http.Server, certFile, keyFile string, drain time.Duration) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if certFile != "" {
+			err = srv.ListenAndServeTLS(certFile, keyFile)
+		} else {
+			err = srv.ListenAndServe()
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	return srv.Shutdown(shutdown)
 }
 
 // SignalContext returns a context cancelled by SIGINT or SIGTERM.

@@ -131,28 +131,10 @@ func Run(ctx context.Context, args []string) error {
 		Addr: c.ListenAddr, Handler: requestLog(log, s),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
 	}
-	errc := make(chan error, 1)
-	go func() {
-		var err error
-		if c.TLSCert != "" {
-			err = srv.ListenAndServeTLS(c.TLSCert, c.TLSKey)
-		} else {
-			err = srv.ListenAndServe()
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
 	log.Info("listening", "addr", c.ListenAddr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("draining", "timeout", c.ShutdownTimeout.String())
-	drain, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
-	return srv.Shutdown(drain)
+	err = svc.ServeHTTP(ctx, srv, c.TLSCert, c.TLSKey, c.ShutdownTimeout)
+	log.Info("stopped", "err", err)
+	return err
 }
 
 // requestLog writes one JSON line per request: id, method, path (never the

@@ -80,22 +80,17 @@ func Run(ctx context.Context, args []string) error {
 		ReadHeaderTimeout: 5 * time.Second,
 		WriteTimeout:      40 * time.Second,
 	}
-	errc := make(chan error, 2)
+	// Either server failing stops both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	smtpErr := make(chan error, 1)
 	go func() {
-		errc <- (&mailsink.SMTPServer{Store: store, Hostname: cfg.Hostname, Log: log}).Serve(ctx, smtpL)
-	}()
-	go func() {
-		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http: %w", err)
-		}
+		err := (&mailsink.SMTPServer{Store: store, Hostname: cfg.Hostname, Log: log}).Serve(ctx, smtpL)
+		cancel()
+		smtpErr <- err
 	}()
 	log.Info("listening", "smtp", cfg.SMTPAddr, "http", cfg.HTTPAddr)
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return err
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
+	httpErr := svc.ServeHTTP(ctx, srv, "", "", 5*time.Second)
+	cancel()
+	return errors.Join(httpErr, <-smtpErr)
 }
