@@ -242,7 +242,7 @@ func TestDriftAnUnknownSigningKeyIsStrippedAndOursSignsAgain(t *testing.T) {
 	noDrift(t, r)
 }
 
-func TestConcurrentStepsOnlyOneAdvances(t *testing.T) {
+func TestALeaseHolderBlocksOtherRunsUntilItExpires(t *testing.T) {
 	w := newWorld()
 	a, b := w.rotator("job-a"), w.rotator("job-b")
 	step(t, a)
