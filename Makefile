@@ -90,7 +90,19 @@ test-integration: images ## integration tests against real servers in Docker
 	exit $$rc
 
 .PHONY: test
-test: tools lint test-unit test-integration ## everything CI runs: lint, unit and integration tests
+test: tools lint test-unit test-helm test-terraform test-integration ## everything CI runs: lint, unit, chart, module and integration tests
+
+# --- helm (issue #7): targets owned by helm/ ---
+.PHONY: test-helm
+test-helm: ## helm lint, template and manifest checks of every chart (helm/, its own Go module)
+	@echo "test-helm: no charts yet"
+# --- end helm ---
+
+# --- terraform (issue #8): targets owned by terraform/ ---
+.PHONY: test-terraform
+test-terraform: ## terraform fmt and module checks (terraform/, its own Go module)
+	@echo "test-terraform: no modules yet"
+# --- end terraform ---
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
