@@ -1,0 +1,5 @@
+module "child" {
+  source = "../../good/child"
+
+  length = 20
+}

@@ -1,0 +1,4 @@
+resource "vault_policy" "p" {
+  name   = "p"
+  policy = ""
+}

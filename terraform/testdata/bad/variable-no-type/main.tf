@@ -1,0 +1,3 @@
+variable "name" {
+  description = "An input without a type."
+}
