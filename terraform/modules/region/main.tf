@@ -136,10 +136,13 @@ resource "helm_release" "region" {
   name      = var.release_name
   namespace = local.namespace
   chart     = var.chart_path
-  values    = [yamlencode(local.chart_values)]
-  atomic    = true
-  wait      = true
-  timeout   = var.helm_timeout
+  # The chart's dependencies (kratos, hydra, bridge, keyrotation) are local
+  # (file://../<name>): build them from the repository on every apply.
+  dependency_update = true
+  values            = [yamlencode(local.chart_values)]
+  atomic            = true
+  wait              = true
+  timeout           = var.helm_timeout
 
   depends_on = [
     kubernetes_secret_v1.database,
