@@ -38,6 +38,7 @@ const (
 	ServiceKratos = "kratos"
 	ServiceHydra  = "hydra"
 	ServiceBridge = "bridge"
+	ServiceApp    = "app" // the demo relying party (e2e/cmd/demo-app)
 )
 
 // ErrInvalidTopology wraps every validation error.
@@ -69,7 +70,7 @@ func Default() Topology {
 	return Topology{
 		Name:     "idstack",
 		Regions:  []string{"eu", "us"},
-		Replicas: map[string]int{ServiceKratos: 2, ServiceHydra: 2, ServiceBridge: 2},
+		Replicas: map[string]int{ServiceKratos: 2, ServiceHydra: 2, ServiceBridge: 2, ServiceApp: 1},
 		Database: DatabasePostgres,
 		Domain:   "idstack.test",
 		BasePort: 4430,
@@ -84,7 +85,7 @@ var (
 // KnownServices are the regional services a Topology may give replicas for.
 // Adding a regional service to the stack adds its name here and one entry in
 // stack's service table.
-var KnownServices = []string{ServiceKratos, ServiceHydra, ServiceBridge}
+var KnownServices = []string{ServiceKratos, ServiceHydra, ServiceBridge, ServiceApp}
 
 // Validate checks every field and names the first one that is wrong.
 func (t Topology) Validate() error {

@@ -26,9 +26,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"too many regions", func(t *Topology) {
 			t.Regions = strings.Split("a,b,c,d,e,f,g,h,i,j", ",")
 		}, "regions"},
-		{"zero replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 0, "hydra": 2, "bridge": 2} }, "replicas.kratos"},
-		{"too many replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 9, "bridge": 2} }, "replicas.hydra"},
-		{"unknown service", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2, "keto": 1} }, "replicas.keto"},
+		{"zero replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 0, "hydra": 2, "bridge": 2, "app": 1} }, "replicas.kratos"},
+		{"too many replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 9, "bridge": 2, "app": 1} }, "replicas.hydra"},
+		{"unknown service", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2, "app": 1, "keto": 1} }, "replicas.keto"},
 		{"missing service", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2} }, "replicas.hydra"},
 		{"bad database", func(t *Topology) { t.Database = "mysql" }, "database"},
 		{"bad domain", func(t *Topology) { t.Domain = "Not A Domain" }, "domain"},
@@ -38,7 +38,7 @@ func TestValidateNamesTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			top := Default()
-			top.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2}
+			top.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2, "app": 1}
 			tt.change(&top)
 			err := top.Validate()
 			if !errors.Is(err, ErrInvalidTopology) {

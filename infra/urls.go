@@ -16,6 +16,14 @@ const (
 	HostHydra  = "hydra"
 	HostVault  = "vault"
 	HostMail   = "mail"
+	HostApp    = "app" // the demo relying party
+)
+
+// OAuth2 client ids the local bridge treats as first-party (no consent
+// page): the demo app's, and one the e2e suite registers to test that.
+const (
+	DemoClientID     = "idstack-demo"
+	FirstPartyTestID = "idstack-e2e-first-party"
 )
 
 // Ports is the port plan. Each port is the same inside the container that

@@ -29,6 +29,10 @@ type Secrets struct {
 	HydraDatabasePassword  string `json:"hydra_database_password"`
 	// BridgeCSRF keys the bridge's CSRF tokens; every replica shares it.
 	BridgeCSRF string `json:"bridge_csrf"`
+	// DemoClientSecret is the demo app's OAuth2 client secret; DemoCookie
+	// seals its cookies (every replica shares both).
+	DemoClientSecret string `json:"demo_client_secret"`
+	DemoCookie       string `json:"demo_cookie"`
 }
 
 // DatabaseUserPassword returns the password of the user owning database db.
@@ -58,6 +62,7 @@ func NewSecrets() (Secrets, error) {
 		n   int
 	}{{&s.KratosCookie, 32}, {&s.KratosCipher, 32}, {&s.HydraSystem, 32},
 		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24}, {&s.BridgeCSRF, 64},
+		{&s.DemoClientSecret, 32}, {&s.DemoCookie, 64},
 	} {
 		if *f.dst, err = gen(f.n); err != nil {
 			return Secrets{}, err

@@ -40,6 +40,7 @@ const (
 	Toxiproxy = "toxiproxy"
 	Mailsink  = "mailsink"
 	Bridge    = "bridge"
+	DemoApp   = "demo-app"
 	// Kubefake answers Vault's TokenReview calls in tests (no cluster here).
 	Kubefake = "kubefake"
 	Debian   = "debian" // PostgreSQL and HAProxy
@@ -54,7 +55,7 @@ type Spec struct {
 // ScratchImages are built from binaries under bin/ by make tools.
 var ScratchImages = []Spec{
 	{Kratos, "kratos"}, {Hydra, "hydra"}, {Vault, "vault"}, {Toxiproxy, "toxiproxy"}, {Mailsink, "mailsink"},
-	{Bridge, "bridge"}, {Kubefake, "kubefake"},
+	{Bridge, "bridge"}, {DemoApp, "demo-app"}, {Kubefake, "kubefake"},
 }
 
 // Builder builds and names images.

@@ -127,3 +127,32 @@ func redact(sql string) string {
 	}
 	return sql
 }
+
+// DatabaseURL returns a DSN the host can use to reach database db ("kratos"
+// or "hydra") as the user that owns it, for tests that must look at or
+// change what the services stored.
+func (s *Stack) DatabaseURL(ctx context.Context, db string) (string, error) {
+	st, err := s.LoadState()
+	if err != nil {
+		return "", err
+	}
+	nodes, err := s.Nodes(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range nodes {
+		if n.Role != RoleDatabase || n.State != "running" {
+			continue
+		}
+		ip, err := s.address(ctx, n.ID, s.wanNetwork())
+		if err != nil {
+			return "", err
+		}
+		if s.Topology.Database == infra.DatabaseCockroach {
+			return fmt.Sprintf("postgres://root@%s/%s?sslmode=disable", net.JoinHostPort(ip, strconv.Itoa(config.CockroachPort)), db), nil
+		}
+		return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable&connect_timeout=5",
+			db, st.Secrets.DatabaseUserPassword(db), net.JoinHostPort(ip, strconv.Itoa(config.PostgresPort)), db), nil
+	}
+	return "", fmt.Errorf("database %s: %w: no running database node", db, ErrNotUp)
+}

@@ -3,6 +3,7 @@ package stack
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/config"
@@ -80,8 +81,50 @@ func regionalServices() []regionalService {
 			public:   &endpoint{host: infra.HostLogin, port: bridgePort, health: "/health/ready"},
 			required: true,
 		},
+		{
+			name:  infra.ServiceApp,
+			image: images.DemoApp,
+			cmd:   nil, // per region: see appArgs
+			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
+				return []config.File{
+					{Path: appClientSecretPath, Mode: 0o444, Data: []byte(s.DemoClientSecret)},
+					{Path: appCookiePath, Mode: 0o444, Data: []byte(s.DemoCookie)},
+				}
+			},
+			// Alive, not ready: readiness needs the issuer, which needs
+			// the edges this check runs before.
+			public: &endpoint{host: infra.HostApp, port: appPort, health: "/health/alive"},
+		},
 	}
 }
+
+// The demo app's port and secret files.
+const (
+	appPort             = 4460
+	appClientSecretPath = "/etc/idstack/demo-client-secret"
+	appCookiePath       = "/etc/idstack/demo-cookie"
+)
+
+// appArgs runs region r's demo app. Every region's app answers at the one
+// global URL (its redirect URI); /login?region=x signs in through x.
+func appArgs(t infra.Topology, r string) []string {
+	var auth []string
+	for _, reg := range t.Regions {
+		auth = append(auth, reg+"="+t.PublicURL(infra.HostHydra, reg)+"/oauth2/auth")
+	}
+	return []string{
+		"--listen-addr", fmt.Sprintf(":%d", appPort),
+		"--issuer", t.IssuerURL(),
+		"--client-id", infra.DemoClientID,
+		"--client-secret-file", appClientSecretPath,
+		"--cookie-secret-file", appCookiePath,
+		"--base-url", DemoAppURL(t),
+		"--auth-urls", strings.Join(auth, ","),
+	}
+}
+
+// DemoAppURL is where a browser opens the demo app.
+func DemoAppURL(t infra.Topology) string { return t.PublicURL(infra.HostApp, "") }
 
 // The bridge's port and secret file.
 const (
@@ -100,6 +143,7 @@ func bridgeArgs(t infra.Topology, r string) []string {
 		"--return-to", "*." + t.Domain,
 		"--form-actions", "http://*." + t.Domain + ":*",
 		"--csrf-secret-file", bridgeCSRFPath,
+		"--first-party", infra.DemoClientID + "," + infra.FirstPartyTestID,
 		"--region", r,
 	}
 }
@@ -204,8 +248,11 @@ func (s *Stack) plan(st State) (plan, error) {
 				name := s.replicaName(r, svc.name, i)
 				servers = append(servers, name)
 				cmd := svc.cmd
-				if svc.name == infra.ServiceBridge {
+				switch svc.name {
+				case infra.ServiceBridge:
 					cmd = bridgeArgs(t, r)
+				case infra.ServiceApp:
+					cmd = appArgs(t, r)
 				}
 				spec := nodeSpec{
 					name: name, role: svc.name, region: r, image: tags[svc.image],

@@ -34,7 +34,7 @@ func testPlan(t *testing.T, top infra.Topology) plan {
 	t.Helper()
 	s := &Stack{Topology: top}
 	tags := images.Tags{}
-	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge} {
+	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge, images.DemoApp} {
 		tags[n] = "idstack/" + n + ":test"
 	}
 	p, err := s.plan(State{Topology: top, Images: tags})
@@ -59,8 +59,8 @@ func TestPlanDefaultTopology(t *testing.T) {
 	top := infra.Default()
 	p := testPlan(t, top)
 
-	// Every replica of every regional service, plus one courier.
-	if got, want := len(p.services), len(top.Regions)*(2+2+2)+1; got != want {
+	// Every replica of every regional service (the demo app has one), plus one courier.
+	if got, want := len(p.services), len(top.Regions)*(2+2+2+1)+1; got != want {
 		t.Errorf("got %d service nodes, want %d", got, want)
 	}
 	// Migrations run once, in the primary region.

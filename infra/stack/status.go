@@ -102,6 +102,7 @@ func (s *Stack) WriteStatus(ctx context.Context, w io.Writer) (int, error) {
 func WriteURLs(w io.Writer, t infra.Topology, statePath string) {
 	fmt.Fprintf(w, "\nidstack %q is up: %d regions (%s), database %s.\n\n", t.Name, len(t.Regions), strings.Join(t.Regions, ", "), t.Database)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Demo app (OAuth2 client)\t%s\n", DemoAppURL(t))
 	fmt.Fprintf(tw, "OIDC issuer (global)\t%s\n", t.IssuerURL())
 	fmt.Fprintf(tw, "Sign-in UI (global)\t%s/login\n", t.PublicURL(infra.HostLogin, ""))
 	for _, r := range t.Regions {
@@ -117,11 +118,13 @@ Every name under %[1]s resolves to 127.0.0.1 for the host. Either add the
 names above to /etc/hosts, or start Chromium with
   chromium --host-resolver-rules=%[2]q
 
-To sign in: open the region's sign-in UI (e.g. %[3]s/registration),
-register with any e-mail address, then sign in with it. Mail (verification
-and recovery codes) arrives in the sink and never leaves this machine:
+To sign in: open the demo app (%[5]s), choose Sign in, follow the
+sign-up link and register with any e-mail address; the app shows the ID
+token's claims and userinfo. Or use a region's sign-in UI directly (e.g.
+%[3]s/registration). Mail (verification and recovery codes) arrives in the
+sink and never leaves this machine:
   curl -s %[4]s/api/messages
-`, t.Domain, t.ChromiumHostRules(), t.PublicURL(infra.HostLogin, t.Primary()), "http://127.0.0.1:"+fmt.Sprint(t.Ports().Mail()))
+`, t.Domain, t.ChromiumHostRules(), t.PublicURL(infra.HostLogin, t.Primary()), "http://127.0.0.1:"+fmt.Sprint(t.Ports().Mail()), DemoAppURL(t))
 }
 
 func dash(s string) string {

@@ -170,7 +170,10 @@ func (s *Stack) up(ctx context.Context, tags images.Tags) error {
 	if err := s.checkThroughEdges(ctx); err != nil {
 		return err
 	}
-	s.logf("every edge serves; stack %q is up", t.Name)
+	if err := s.registerDemoClient(ctx, st.Secrets.DemoClientSecret); err != nil {
+		return err
+	}
+	s.logf("every edge serves; demo app at %s; stack %q is up", DemoAppURL(t), t.Name)
 	return nil
 }
 
@@ -231,6 +234,7 @@ func HealthURLs(t infra.Topology) []string {
 		t.PublicURL(infra.HostLogin, "") + "/health/ready",
 		t.PublicURL(infra.HostKratos, "") + "/health/ready",
 		t.PublicURL(infra.HostHydra, "") + "/health/ready",
+		t.PublicURL(infra.HostApp, "") + rpAlive,
 		t.VaultURL() + "/v1/sys/health",
 		t.MailURL() + "/health",
 	}
@@ -249,3 +253,6 @@ func HealthURLs(t infra.Topology) []string {
 func (s *Stack) getOK(ctx context.Context, url string) error {
 	return GetOK(ctx, s.Topology, url)
 }
+
+// rpAlive is the demo app's liveness path.
+const rpAlive = "/health/alive"
