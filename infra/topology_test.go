@@ -28,7 +28,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "regions"},
 		{"zero replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 0, "hydra": 2, "bridge": 2, "app": 1} }, "replicas.kratos"},
 		{"too many replicas", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 9, "bridge": 2, "app": 1} }, "replicas.hydra"},
-		{"unknown service", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2, "app": 1, "keto": 1} }, "replicas.keto"},
+		{"unknown service", func(t *Topology) {
+			t.Replicas = map[string]int{"kratos": 2, "hydra": 2, "bridge": 2, "app": 1, "keto": 1}
+		}, "replicas.keto"},
 		{"missing service", func(t *Topology) { t.Replicas = map[string]int{"kratos": 2} }, "replicas.hydra"},
 		{"bad database", func(t *Topology) { t.Database = "mysql" }, "database"},
 		{"bad domain", func(t *Topology) { t.Domain = "Not A Domain" }, "domain"},

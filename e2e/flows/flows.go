@@ -87,9 +87,9 @@ type Result struct {
 	Flow   string `json:"flow"`
 	Region string `json:"region,omitempty"`
 	// Probe tags the flow's OAuth2 login at the app (rp.Login.Probe).
-	Probe string        `json:"probe,omitempty"`
-	Start time.Time     `json:"start"`
-	Took  time.Duration `json:"took"`
+	Probe string         `json:"probe,omitempty"`
+	Start time.Time      `json:"start"`
+	Took  time.Duration  `json:"took"`
 	Steps []browser.Step `json:"steps"`
 	// ConsentShown says whether the consent page was shown.
 	ConsentShown bool `json:"consent_shown"`
