@@ -1,0 +1,35 @@
+{{/*
+idstack-region.render renders one component chart with the region's values.
+
+Helm gives a subchart only its own values and "global"; it cannot see this
+chart's region, database or ingress. So each component chart keeps its
+templates in named templates ("<chart>.manifests") and renders nothing by
+itself when global.idstackUmbrella is true. This chart calls those named
+templates with the component's own (coalesced, schema-checked) values, into
+which it writes the region's settings: the region flows into every
+component's URLs, cookie domain, labels and node placement.
+*/}}
+{{- define "idstack-region.render" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+{{- $sub := index $root.Subcharts $name -}}
+{{- $v := deepCopy (index $root.Values $name) -}}
+{{- $_ := set $v "region" (omit (deepCopy $root.Values.region) "kubernetesRegion") -}}
+{{- if hasKey $v "database" -}}
+{{- $_ := set $v "database" (mergeOverwrite $v.database (deepCopy $root.Values.database)) -}}
+{{- end -}}
+{{- if hasKey $v "ingress" -}}
+{{- $ing := $root.Values.ingress -}}
+{{- $_ := set $v.ingress "enabled" (and $ing.enabled $v.ingress.enabled) -}}
+{{- $_ := set $v.ingress "className" ($v.ingress.className | default $ing.className) -}}
+{{- $_ := set $v.ingress "tlsSecret" ($v.ingress.tlsSecret | default $ing.tlsSecret) -}}
+{{- $_ := set $v.ingress "annotations" (merge (deepCopy ($v.ingress.annotations | default dict)) (deepCopy ($ing.annotations | default dict))) -}}
+{{- end -}}
+{{- with $root.Values.region.kubernetesRegion -}}
+{{- $_ := set $v "nodeSelector" (merge (dict "topology.kubernetes.io/region" .) ($v.nodeSelector | default dict)) -}}
+{{- end -}}
+{{- if and (eq $name "keyrotation") $root.Values.hydra.enabled (not $v.hydraConfigMap) -}}
+{{- $_ := set $v "hydraConfigMap" (printf "%s-config" ($root.Values.hydra.fullnameOverride | default (printf "%s-hydra" $root.Release.Name))) -}}
+{{- end -}}
+{{- include (printf "%s.manifests" $name) (dict "Values" $v "Release" $root.Release "Chart" $sub.Chart "Files" $sub.Files "Capabilities" $root.Capabilities "Template" $root.Template) -}}
+{{- end -}}
