@@ -155,6 +155,9 @@ type SLO struct {
 	MaxUnavailable time.Duration `json:"max_unavailable"`
 	// MaxRecovery bounds the time from heal to steady success.
 	MaxRecovery time.Duration `json:"max_recovery"`
+	// Exempt lists the regions the scenario takes down on purpose (a cut
+	// region): MaxUnavailable does not apply to them, MaxRecovery does.
+	Exempt []string `json:"exempt,omitempty"`
 }
 
 // SuiteResult is a run of several scenarios: what the gate decides on.
