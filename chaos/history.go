@@ -73,7 +73,15 @@ type History struct {
 	End         time.Time     `json:"end"`
 	Events      []Event       `json:"events"`
 	Faults      []FaultWindow `json:"faults"`
-	Keys        []KeySighting `json:"keys"`
+	// Keys lists when each signing key was first seen published; a zero
+	// time means it was published before the run began.
+	Keys []KeySighting `json:"keys"`
+	// KeyLead is how long a key must be published before it signs (the
+	// rotation policy's lead); 0 when nothing rotates.
+	KeyLead time.Duration `json:"key_lead,omitempty"`
+	// Revoked lists kids revoked on purpose during the run: tokens they
+	// signed are meant to stop verifying.
+	Revoked []string `json:"revoked,omitempty"`
 	// Lost lists acknowledged registrations (by email) not found after the
 	// run; filled by the registration check from the identity store.
 	Missing []string `json:"missing,omitempty"`
