@@ -1,0 +1,316 @@
+// Package check turns a chaos history into a verdict: the invariants that
+// must hold whatever the fault (no acknowledged registration lost, every
+// token verifies for a verifier honouring the cache policy, no token signed
+// by a key published for less than the lead time, every node healthy and
+// every region serving after heal) and the measurements a scenario's SLO
+// is judged on (success rate, unavailability window and recovery time per
+// region, latency per phase).
+package check
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+// Names of the checks.
+const (
+	NoLostRegistration = "no acknowledged registration lost"
+	TokensVerify       = "every token verifies with a cached JWKS"
+	NoPrematureKey     = "no token signed by a key published for less than the lead"
+	HealthyAfterHeal   = "every node and URL healthy after heal"
+	RegionsServeAfter  = "every region serves logins after heal"
+	SLOSuccess         = "slo: login success rate"
+	SLOUnavailable     = "slo: unavailability window"
+	SLORecovery        = "slo: recovery after heal"
+	maxDetailsPerCheck = 5
+)
+
+func isLogin(e chaos.Event) bool {
+	return e.Probe == chaos.ProbeHTTPLogin || e.Probe == chaos.ProbeBrowserLogin
+}
+
+// Invariants checks what must hold in every scenario.
+func Invariants(h chaos.History) []chaos.CheckResult {
+	return []chaos.CheckResult{
+		lostRegistrations(h),
+		tokensVerify(h),
+		prematureKeys(h),
+		healthyAfterHeal(h),
+		regionsServeAfterHeal(h),
+	}
+}
+
+func result(name string, problems []string, okDetail string) chaos.CheckResult {
+	if len(problems) == 0 {
+		return chaos.CheckResult{Name: name, OK: true, Detail: okDetail}
+	}
+	d := problems
+	if len(d) > maxDetailsPerCheck {
+		d = append(slices.Clone(d[:maxDetailsPerCheck]), fmt.Sprintf("and %d more", len(problems)-maxDetailsPerCheck))
+	}
+	return chaos.CheckResult{Name: name, OK: false, Detail: strings.Join(d, "; ")}
+}
+
+func lostRegistrations(h chaos.History) chaos.CheckResult {
+	acked := 0
+	for _, e := range h.Events {
+		if e.Probe == chaos.ProbeRegister && e.OK {
+			acked++
+		}
+	}
+	var problems []string
+	for _, m := range h.Missing {
+		problems = append(problems, "acknowledged, then missing: "+m)
+	}
+	return result(NoLostRegistration, problems, fmt.Sprintf("%d acknowledged registrations, all present", acked))
+}
+
+func tokensVerify(h chaos.History) chaos.CheckResult {
+	n := 0
+	var problems []string
+	for _, e := range h.Events {
+		if e.Probe != chaos.ProbeVerify {
+			continue
+		}
+		n++
+		if !e.OK && !slices.Contains(h.Revoked, e.Kid) {
+			problems = append(problems, fmt.Sprintf("%s: token (kid %s) failed: %s", e.Start.Format(time.TimeOnly), short(e.Kid), e.Err))
+		}
+	}
+	return result(TokensVerify, problems, fmt.Sprintf("%d tokens verified", n))
+}
+
+func prematureKeys(h chaos.History) chaos.CheckResult {
+	published := map[string]time.Time{}
+	for _, k := range h.Keys {
+		published[k.Kid] = k.Published
+	}
+	var problems []string
+	seen := map[string]bool{}
+	n := 0
+	for _, e := range h.Events {
+		if !isLogin(e) || !e.OK || e.Kid == "" {
+			continue
+		}
+		n++
+		at, ok := published[e.Kid]
+		switch {
+		case !ok:
+			if !seen[e.Kid] {
+				problems = append(problems, fmt.Sprintf("kid %s signed a token at %s but was never seen published", short(e.Kid), e.End().Format(time.TimeOnly)))
+			}
+			seen[e.Kid] = true
+		case at.IsZero(): // published before the run
+		case e.End().Sub(at) < h.KeyLead:
+			if !seen[e.Kid] {
+				problems = append(problems, fmt.Sprintf("kid %s signed %s after it was published, lead is %s", short(e.Kid), e.End().Sub(at).Round(time.Millisecond), h.KeyLead))
+			}
+			seen[e.Kid] = true
+		}
+	}
+	return result(NoPrematureKey, problems, fmt.Sprintf("%d signed tokens, %d keys", n, len(h.Keys)))
+}
+
+func healthyAfterHeal(h chaos.History) chaos.CheckResult {
+	return result(HealthyAfterHeal, h.HealthAfter, "all healthy")
+}
+
+func regionsServeAfterHeal(h chaos.History) chaos.CheckResult {
+	var problems []string
+	for _, r := range loginRegions(h) {
+		ok := false
+		for _, e := range h.Events {
+			if isLogin(e) && e.Region == r && e.OK && !e.Start.Before(h.Healed) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			problems = append(problems, "no successful login in "+r+" after heal")
+		}
+	}
+	return result(RegionsServeAfter, problems, "every region signed someone in after heal")
+}
+
+// loginRegions lists the regions logins were probed in.
+func loginRegions(h chaos.History) []string {
+	set := map[string]bool{}
+	for _, e := range h.Events {
+		if isLogin(e) {
+			set[e.Region] = true
+		}
+	}
+	var out []string
+	for r := range set {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Measure computes a history's figures.
+func Measure(h chaos.History) chaos.Measurements {
+	m := chaos.Measurements{Unavailable: map[string]time.Duration{}, Recovery: map[string]time.Duration{}, Latency: map[chaos.Phase]chaos.Percentiles{}}
+	byPhase := map[chaos.Phase][]time.Duration{}
+	for _, e := range h.Events {
+		if !isLogin(e) {
+			continue
+		}
+		m.Attempts++
+		if !e.OK {
+			m.Failures++
+			continue
+		}
+		p := h.PhaseOf(e.Start)
+		byPhase[p] = append(byPhase[p], e.Latency)
+	}
+	if m.Attempts > 0 {
+		m.SuccessRate = float64(m.Attempts-m.Failures) / float64(m.Attempts)
+	}
+	for p, d := range byPhase {
+		m.Latency[p] = percentiles(d)
+	}
+	for _, r := range loginRegions(h) {
+		var evs []chaos.Event
+		for _, e := range h.Events {
+			if isLogin(e) && e.Region == r {
+				evs = append(evs, e)
+			}
+		}
+		m.Unavailable[r] = unavailable(h, evs)
+		m.Recovery[r] = recovery(h, evs)
+	}
+	return m
+}
+
+// unavailable is the longest window with failures and no success: from the
+// end of the last success before a run of failures to the end of the first
+// success after it (or the run's edges).
+func unavailable(h chaos.History, evs []chaos.Event) time.Duration {
+	var longest time.Duration
+	lastOK := h.Start
+	failing := false
+	for _, e := range evs {
+		switch {
+		case !e.OK:
+			failing = true
+		case failing:
+			if d := e.End().Sub(lastOK); d > longest {
+				longest = d
+			}
+			failing, lastOK = false, e.End()
+		default:
+			lastOK = e.End()
+		}
+	}
+	if failing {
+		end := h.End
+		if end.IsZero() && len(evs) > 0 {
+			end = evs[len(evs)-1].End()
+		}
+		if d := end.Sub(lastOK); d > longest {
+			longest = d
+		}
+	}
+	return longest
+}
+
+// recovery is the time from heal to the end of the first success after the
+// last failure that started after heal (0 when nothing failed after heal;
+// the whole remaining run when nothing succeeded after the last failure).
+func recovery(h chaos.History, evs []chaos.Event) time.Duration {
+	if h.Healed.IsZero() {
+		return 0
+	}
+	lastFail := -1
+	for i, e := range evs {
+		if !e.OK && !e.End().Before(h.Healed) {
+			lastFail = i
+		}
+	}
+	if lastFail < 0 {
+		return 0
+	}
+	for _, e := range evs[lastFail+1:] {
+		if e.OK {
+			return e.End().Sub(h.Healed)
+		}
+	}
+	return h.End.Sub(h.Healed)
+}
+
+func percentiles(d []time.Duration) chaos.Percentiles {
+	d = slices.Clone(d)
+	slices.Sort(d)
+	at := func(p int) time.Duration {
+		i := (len(d)*p + 99) / 100
+		if i > 0 {
+			i--
+		}
+		return d[i]
+	}
+	return chaos.Percentiles{N: len(d), P50: at(50), P95: at(95), P99: at(99)}
+}
+
+// SLO judges the measurements against slo.
+func SLO(m chaos.Measurements, slo chaos.SLO) []chaos.CheckResult {
+	var out []chaos.CheckResult
+	out = append(out, chaos.CheckResult{
+		Name: SLOSuccess, OK: m.SuccessRate >= slo.MinSuccess,
+		Detail: fmt.Sprintf("%.2f%% of %d logins (want >= %.2f%%)", 100*m.SuccessRate, m.Attempts, 100*slo.MinSuccess),
+	})
+	var unavail, recov []string
+	unavailOK, recovOK := true, true
+	for _, r := range sortedKeys(m.Unavailable) {
+		d := m.Unavailable[r]
+		exempt := slices.Contains(slo.Exempt, r)
+		unavail = append(unavail, fmt.Sprintf("%s %s%s", r, d.Round(10*time.Millisecond), map[bool]string{true: " (exempt)"}[exempt]))
+		if !exempt && d > slo.MaxUnavailable {
+			unavailOK = false
+		}
+	}
+	for _, r := range sortedKeys(m.Recovery) {
+		d := m.Recovery[r]
+		recov = append(recov, fmt.Sprintf("%s %s", r, d.Round(10*time.Millisecond)))
+		if d > slo.MaxRecovery {
+			recovOK = false
+		}
+	}
+	out = append(out,
+		chaos.CheckResult{Name: SLOUnavailable, OK: unavailOK, Detail: strings.Join(unavail, ", ") + fmt.Sprintf(" (want <= %s)", slo.MaxUnavailable)},
+		chaos.CheckResult{Name: SLORecovery, OK: recovOK, Detail: strings.Join(recov, ", ") + fmt.Sprintf(" (want <= %s)", slo.MaxRecovery)},
+	)
+	return out
+}
+
+func sortedKeys(m map[string]time.Duration) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func short(kid string) string {
+	if len(kid) > 12 {
+		return kid[:12]
+	}
+	return kid
+}
+
+// Judge computes measurements and every check, and the verdict.
+func Judge(h chaos.History, slo chaos.SLO) chaos.Result {
+	m := Measure(h)
+	checks := append(Invariants(h), SLO(m, slo)...)
+	passed := true
+	for _, c := range checks {
+		passed = passed && c.OK
+	}
+	return chaos.Result{History: h, SLO: slo, Measurements: m, Checks: checks, Passed: passed}
+}

@@ -1,0 +1,127 @@
+package check
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+func load(t *testing.T, name string) chaos.History {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h chaos.History
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func find(t *testing.T, checks []chaos.CheckResult, name string) chaos.CheckResult {
+	t.Helper()
+	for _, c := range checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q", name)
+	return chaos.CheckResult{}
+}
+
+var slo = chaos.SLO{MinSuccess: 0.85, MaxUnavailable: 10 * time.Second, MaxRecovery: 5 * time.Second}
+
+// TestRecordedHistories runs the checks on recorded histories, including
+// ones that MUST fail.
+func TestRecordedHistories(t *testing.T) {
+	for _, tc := range []struct {
+		file       string
+		failing    string // the one check that must fail ("" for none)
+		detailPart string
+	}{
+		{"failover.json", "", ""},
+		{"revoked.json", "", ""},
+		{"lost-registration.json", NoLostRegistration, "b@example.com"},
+		{"unpublished-kid.json", NoPrematureKey, "rogue signed a token"},
+		{"premature-promotion.json", NoPrematureKey, "lead is 10s"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := Judge(load(t, tc.file), slo)
+			for _, c := range r.Checks {
+				wantOK := c.Name != tc.failing
+				if tc.file == "premature-promotion.json" && c.Name == TokensVerify {
+					wantOK = false // the cached verifier saw the premature key too
+				}
+				if c.OK != wantOK {
+					t.Errorf("%s: ok = %v, want %v (%s)", c.Name, c.OK, wantOK, c.Detail)
+				}
+			}
+			if tc.failing != "" {
+				if r.Passed {
+					t.Error("the run passed")
+				}
+				if c := find(t, r.Checks, tc.failing); !strings.Contains(c.Detail, tc.detailPart) {
+					t.Errorf("detail %q does not name %q", c.Detail, tc.detailPart)
+				}
+			} else if !r.Passed {
+				t.Errorf("the run failed: %+v", r.Checks)
+			}
+		})
+	}
+}
+
+func TestMeasurements(t *testing.T) {
+	h := load(t, "failover.json")
+	m := Measure(h)
+	// eu: logins every 2 s for 40 s, failing at 12, 14 (starts); last OK
+	// ends at 10.3, the next at 16.3.
+	if got, want := m.Unavailable["eu"], 6*time.Second; got != want {
+		t.Errorf("eu unavailable %s, want %s", got, want)
+	}
+	if m.Unavailable["us"] != 0 || m.Recovery["us"] != 0 {
+		t.Errorf("us: unavailable %s, recovery %s; want 0", m.Unavailable["us"], m.Recovery["us"])
+	}
+	// The failures ended before heal: nothing to recover from after it.
+	if m.Recovery["eu"] != 0 {
+		t.Errorf("eu recovery %s, want 0", m.Recovery["eu"])
+	}
+	if m.Attempts != 40 || m.Failures != 2 {
+		t.Errorf("attempts %d failures %d", m.Attempts, m.Failures)
+	}
+	if p := m.Latency[chaos.PhaseBefore]; p.N != 10 || p.P50 != 300*time.Millisecond {
+		t.Errorf("before: %+v", p)
+	}
+}
+
+func TestRecoveryCountsFailuresAfterHeal(t *testing.T) {
+	h := load(t, "failover.json")
+	at := func(s int) time.Time { return h.Start.Add(time.Duration(s) * time.Second) }
+	var evs []chaos.Event
+	for s := 0; s < 40; s += 2 {
+		evs = append(evs, chaos.Event{Probe: chaos.ProbeHTTPLogin, Region: "eu", Start: at(s), Latency: time.Second, OK: s < 10 || s >= 26})
+	}
+	h.Events = evs
+	// Healed at 20; failures go on until the one starting at 24; the first
+	// success after it starts at 26 and ends at 27.
+	if got, want := Measure(h).Recovery["eu"], 7*time.Second; got != want {
+		t.Errorf("recovery %s, want %s", got, want)
+	}
+	r := Judge(h, slo)
+	if c := find(t, r.Checks, SLORecovery); c.OK {
+		t.Errorf("a 7 s recovery passed a 5 s SLO: %s", c.Detail)
+	}
+	if c := find(t, r.Checks, SLOUnavailable); c.OK {
+		t.Errorf("a 17 s outage passed a 10 s SLO: %s", c.Detail)
+	}
+	slo2 := slo
+	slo2.Exempt = []string{"eu"}
+	if c := find(t, Judge(h, slo2).Checks, SLOUnavailable); !c.OK {
+		t.Errorf("an exempt region failed the window SLO: %s", c.Detail)
+	}
+}

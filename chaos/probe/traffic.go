@@ -1,0 +1,244 @@
+// Package probe makes the traffic a chaos scenario runs under and records
+// every operation: HTTP logins per region at a steady rate, registrations
+// whose acknowledgement is a promise the checks hold the stack to, browser
+// logins through the e2e flows, and an independent token verifier that
+// caches the JWKS like a resource server. Every loop is bounded in count
+// and stops with its context.
+package probe
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/e2e"
+	"github.com/idstack/idstack/e2e/flows"
+)
+
+// Global is the region name of probes that go through the global names
+// (the global edge picks the region).
+const Global = "global"
+
+// Recorder keeps the events and key sightings of a run. It is safe for
+// concurrent use.
+type Recorder struct {
+	mu     sync.Mutex
+	events []chaos.Event
+	keys   map[string]time.Time
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder { return &Recorder{keys: map[string]time.Time{}} }
+
+// Add records one event.
+func (r *Recorder) Add(e chaos.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// SawKey records the first time kid was seen published.
+func (r *Recorder) SawKey(kid string, at time.Time) {
+	r.mu.Lock()
+	if _, ok := r.keys[kid]; !ok {
+		r.keys[kid] = at
+	}
+	r.mu.Unlock()
+}
+
+// Events returns the events sorted by start time.
+func (r *Recorder) Events() []chaos.Event {
+	r.mu.Lock()
+	out := append([]chaos.Event(nil), r.events...)
+	r.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
+}
+
+// Keys returns the key sightings, oldest first.
+func (r *Recorder) Keys() []chaos.KeySighting {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]chaos.KeySighting, 0, len(r.keys))
+	for k, t := range r.keys {
+		out = append(out, chaos.KeySighting{Kid: k, Published: t})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Published.Before(out[j].Published) })
+	return out
+}
+
+// User is a probe identity.
+type User struct{ Email, Password string }
+
+// Traffic is the load a scenario runs under.
+type Traffic struct {
+	HTTP   *http.Client // reaches every URL; has a timeout
+	Client Client
+	// Bridges maps each probed region (Global included) to its bridge URL,
+	// where registrations go.
+	Bridges  map[string]string
+	Users    []User
+	Verifier *Verifier
+	// JWKSURL is polled for key sightings.
+	JWKSURL string
+	// Browser runs browser logins through App when both are set.
+	Browser *flows.Runner
+	App     *e2e.App
+
+	LoginEvery    time.Duration // per region
+	RegisterEvery time.Duration // 0: no registrations
+	BrowserEvery  time.Duration // 0: no browser logins
+	KeyPollEvery  time.Duration
+	// MaxOps bounds every loop, whatever its context says.
+	MaxOps int
+	Seed   int64
+	Rec    *Recorder
+	// Password is given to registered users.
+	Password string
+	// OnRegistered is told of every acknowledged registration.
+	OnRegistered func(email string)
+}
+
+// Run makes traffic until ctx is done and every loop has stopped.
+func (t *Traffic) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	loop := func(name string, every time.Duration, op func(ctx context.Context, i int)) {
+		if every <= 0 {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for i := 0; i < t.MaxOps; i++ {
+				op(ctx, i)
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	regions := make([]string, 0, len(t.Bridges))
+	for r := range t.Bridges {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	for n, region := range regions {
+		rng := rand.New(rand.NewPCG(uint64(t.Seed), uint64(n)))
+		loop("login-"+region, t.LoginEvery, func(ctx context.Context, i int) {
+			u := t.Users[rng.IntN(len(t.Users))]
+			t.httpLogin(ctx, region, u)
+		})
+	}
+	loop("register", t.RegisterEvery, func(ctx context.Context, i int) {
+		t.register(ctx, regions[i%len(regions)], i)
+	})
+	if t.Browser != nil && t.App != nil {
+		rng := rand.New(rand.NewPCG(uint64(t.Seed), 99))
+		var real []string
+		for _, r := range regions {
+			if r != Global {
+				real = append(real, r)
+			}
+		}
+		loop("browser", t.BrowserEvery, func(ctx context.Context, i int) {
+			t.browserLogin(ctx, real[i%len(real)], t.Users[rng.IntN(len(t.Users))])
+		})
+	}
+	loop("keys", t.KeyPollEvery, func(ctx context.Context, i int) {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if set, err := FetchJWKS(cctx, t.HTTP, t.JWKSURL); err == nil {
+			now := time.Now()
+			for _, k := range set.Keys {
+				t.Rec.SawKey(k.KeyID, now)
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// opContext bounds one operation; an operation cut short by the end of the
+// run is not recorded.
+func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+}
+
+func (t *Traffic) httpLogin(ctx context.Context, region string, u User) {
+	if ctx.Err() != nil {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	start := time.Now()
+	tok, err := Login(octx, t.HTTP, t.Client, region, u.Email, u.Password)
+	ev := chaos.Event{Probe: chaos.ProbeHTTPLogin, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Subject: tok.Subject, Kid: tok.Kid}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	t.Rec.Add(ev)
+	if err == nil {
+		t.verify(octx, region, tok.IDToken)
+	}
+}
+
+func (t *Traffic) verify(ctx context.Context, region, raw string) {
+	if t.Verifier == nil || raw == "" {
+		return
+	}
+	start := time.Now()
+	kid, jti, err := t.Verifier.Verify(ctx, raw)
+	ev := chaos.Event{Probe: chaos.ProbeVerify, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Kid: kid, Token: jti}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	t.Rec.Add(ev)
+}
+
+func (t *Traffic) register(ctx context.Context, region string, i int) {
+	if ctx.Err() != nil {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	email := fmt.Sprintf("chaos-%d-%d-%s@example.com", t.Seed, i, region)
+	start := time.Now()
+	err := Register(octx, t.HTTP, t.Bridges[region], email, t.Password)
+	ev := chaos.Event{Probe: chaos.ProbeRegister, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Email: email}
+	if err != nil {
+		ev.Err = err.Error()
+	} else if t.OnRegistered != nil {
+		t.OnRegistered(email)
+	}
+	t.Rec.Add(ev)
+}
+
+func (t *Traffic) browserLogin(ctx context.Context, region string, u User) {
+	if ctx.Err() != nil {
+		return
+	}
+	octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := t.Browser.SignIn(octx, region, flows.User{Email: u.Email, Password: u.Password}, flows.Accept)
+	ev := chaos.Event{Probe: chaos.ProbeBrowserLogin, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Subject: res.Subject}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	login, ok := t.App.Login(res.Probe)
+	if ok {
+		_, ev.Kid, _ = peek(login.IDToken)
+	}
+	t.Rec.Add(ev)
+	if ok {
+		t.verify(octx, region, login.IDToken)
+	}
+}
