@@ -20,7 +20,9 @@ import (
 
 // cluster answers Helm's `lookup` from client-go's fake dynamic client,
 // holding what the API server would hold. Only Secrets are looked up.
-type cluster struct{ client *dynamicfake.FakeDynamicClient }
+type cluster struct {
+	client *dynamicfake.FakeDynamicClient
+}
 
 func newCluster(t *testing.T, secrets ...*corev1.Secret) cluster {
 	t.Helper()
