@@ -1,0 +1,136 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+// WriteMarkdown writes a summary of r for CI logs: the verdict, the suite,
+// seed, target and wall time, a replay hint, one table row per scenario
+// and, for each scenario that did not pass, its failed checks or why it
+// was aborted. The text it adds is ASCII; names and details are copied as
+// given, on one line each.
+func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+
+	p("# idstack chaos: %s\n\n", suiteVerdict(r))
+	p("%d of %d scenarios passed.\n\n", passedCount(r), len(r.Results))
+	p("- suite: %s\n", oneLine(r.Suite))
+	p("- seed: %d\n", r.Seed)
+	p("- target: %s\n", oneLine(r.Target))
+	p("- wall time: %s (%s to %s)\n", wallTime(r.Start, r.End), fmtTime(r.Start), fmtTime(r.End))
+	if len(r.Versions) > 0 {
+		var vs []string
+		for _, v := range sortedKV(r.Versions) {
+			vs = append(vs, v.Key+" "+v.Value)
+		}
+		p("- versions: %s\n", oneLine(strings.Join(vs, ", ")))
+	}
+	p("\n")
+
+	// One replay line per scenario that did not pass; a generic one when
+	// all passed.
+	replays := 0
+	for _, res := range r.Results {
+		if verdict(res) != verdictPass {
+			p("replay: %s\n\n", replayCommand(oneLine(scenarioName(res)), res.History.Seed))
+			replays++
+		}
+	}
+	if replays == 0 {
+		p("replay: %s\n\n", replayCommand("<name>", r.Seed))
+	}
+
+	if len(r.Results) > 0 {
+		p("| scenario | verdict | success | attempts/failures | worst unavailable | worst recovery | login p50 during faults | login p95 during faults |\n")
+		p("|---|---|---:|---:|---|---|---:|---:|\n")
+		for _, res := range r.Results {
+			m := res.Measurements
+			p("| %s | %s | %s | %d/%d | %s | %s | %s | %s |\n",
+				cell(scenarioName(res)), verdict(res), successCell(m),
+				m.Attempts, m.Failures,
+				worstCell(m.Unavailable), worstCell(m.Recovery),
+				duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P50) }),
+				duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P95) }))
+		}
+		p("\n")
+	}
+
+	for _, res := range r.Results {
+		v := verdict(res)
+		if v == verdictPass {
+			continue
+		}
+		p("## %s: %s\n\n", oneLine(scenarioName(res)), v)
+		if res.Aborted != "" {
+			p("aborted: %s\n\n", oneLine(res.Aborted))
+		}
+		failed := failedChecks(res)
+		for _, c := range failed {
+			p("- %s: %s\n", oneLine(c.Name), oneLine(c.Detail))
+		}
+		if len(failed) > 0 {
+			p("\n")
+		} else if res.Aborted == "" {
+			p("no failed check was recorded.\n\n")
+		}
+	}
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
+// successCell is the success rate, or "-" when nothing was attempted.
+func successCell(m chaos.Measurements) string {
+	if m.Attempts == 0 {
+		return "-"
+	}
+	return fmtPct(m.SuccessRate)
+}
+
+// worstCell is the worst value over regions and its region.
+func worstCell(m map[string]time.Duration) string {
+	region, d, ok := worst(m)
+	if !ok {
+		return "-"
+	}
+	return fmtDur(d) + " (" + cell(region) + ")"
+}
+
+// duringCell formats the login latency during faults with f, or "-" when
+// there is none.
+func duringCell(m chaos.Measurements, f func(chaos.Percentiles) string) string {
+	q, ok := m.Latency[chaos.PhaseDuring]
+	if !ok || q.N == 0 {
+		return "-"
+	}
+	return f(q)
+}
+
+// oneLine puts s on one line.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", " ")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// cell makes s safe inside a Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	if s == "" {
+		return strconv.Quote("")
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+// Package report renders a chaos.SuiteResult three ways: JSON to keep and
+// replay (WriteJSON, ReadJSON), Markdown for CI logs (WriteMarkdown) and
+// one self-contained HTML page with a timeline of every scenario
+// (WriteHTML).
+//
+// The output is deterministic: maps are rendered in key order and nothing
+// depends on the clock, so the same SuiteResult always gives the same bytes.
+// The HTML page has no script and loads nothing: its styles are inline and
+// its timelines are inline SVG, so it can be archived as a CI artefact and
+// opened anywhere.
+package report
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+// ErrTrailingData says a JSON report has more after the suite result.
+var ErrTrailingData = errors.New("trailing data after the suite result")
+
+// Verdicts as rendered.
+const (
+	verdictPass    = "PASS"
+	verdictFail    = "FAIL"
+	verdictAborted = "ABORTED"
+)
+
+// verdict is a scenario's verdict word.
+func verdict(r chaos.Result) string {
+	switch {
+	case r.Aborted != "":
+		return verdictAborted
+	case r.Passed:
+		return verdictPass
+	default:
+		return verdictFail
+	}
+}
+
+// suiteVerdict is the suite's verdict word.
+func suiteVerdict(r chaos.SuiteResult) string {
+	if r.Passed {
+		return verdictPass
+	}
+	return verdictFail
+}
+
+// passedCount is how many scenarios passed.
+func passedCount(r chaos.SuiteResult) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Passed && res.Aborted == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// scenarioName is a scenario's name, or a placeholder when it has none.
+func scenarioName(r chaos.Result) string {
+	if r.History.Scenario == "" {
+		return "(unnamed)"
+	}
+	return r.History.Scenario
+}
+
+// replayCommand is the command that replays a scenario with its seed.
+func replayCommand(name string, seed int64) string {
+	return fmt.Sprintf("idstack-chaos run --scenario %s --seed %d", name, seed)
+}
+
+// failedChecks are the checks of r that did not hold.
+func failedChecks(r chaos.Result) []chaos.CheckResult {
+	var out []chaos.CheckResult
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// worst is the largest value of m and its key (the first key in order on a
+// tie); ok is false when m is empty.
+func worst(m map[string]time.Duration) (key string, d time.Duration, ok bool) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !ok || m[k] > d {
+			key, d, ok = k, m[k], true
+		}
+	}
+	return key, d, ok
+}
+
+// fmtDur formats a duration for people, ASCII only: 0s, 0.25ms, 4.5ms,
+// 120ms, 1.2s, 12s, 2m5s.
+func fmtDur(d time.Duration) string {
+	if d < 0 {
+		return "-" + fmtDur(-d)
+	}
+	switch {
+	case d == 0:
+		return "0s"
+	case d < time.Millisecond:
+		return trimFloat(float64(d)/float64(time.Millisecond), 2) + "ms"
+	case d < 10*time.Millisecond:
+		return trimFloat(float64(d)/float64(time.Millisecond), 1) + "ms"
+	case d < time.Second:
+		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + "ms"
+	case d < time.Minute:
+		return trimFloat(d.Seconds(), 1) + "s"
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// trimFloat formats f with at most prec decimals, without trailing zeros.
+func trimFloat(f float64, prec int) string {
+	s := strconv.FormatFloat(f, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// fmtPct formats a rate in 0..1 as a percentage with two decimals.
+func fmtPct(rate float64) string {
+	return strconv.FormatFloat(rate*100, 'f', 2, 64) + "%"
+}
+
+// fmtTime formats an instant in UTC, or "-" when it is zero.
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// wallTime is end - start, or "-" when either is missing.
+func wallTime(start, end time.Time) string {
+	if start.IsZero() || end.IsZero() {
+		return "-"
+	}
+	return fmtDur(end.Sub(start))
+}
+
+// offset formats t relative to origin as "+12.3s", or "-" when t is zero.
+func offset(origin, t time.Time) string {
+	if t.IsZero() || origin.IsZero() {
+		return "-"
+	}
+	d := t.Sub(origin)
+	if d < 0 {
+		return fmtDur(d)
+	}
+	return "+" + fmtDur(d)
+}
+
+// phases are the phases of m.Latency in run order, then any others by name.
+func phases(m map[chaos.Phase]chaos.Percentiles) []chaos.Phase {
+	order := map[chaos.Phase]int{chaos.PhaseBefore: 0, chaos.PhaseDuring: 1, chaos.PhaseAfter: 2}
+	rank := func(p chaos.Phase) int {
+		if r, ok := order[p]; ok {
+			return r
+		}
+		return len(order)
+	}
+	out := slices.Collect(maps.Keys(m))
+	slices.SortFunc(out, func(a, b chaos.Phase) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b))
+	})
+	return out
+}
+
+// regionsOf lists the regions of h in their order, then any other region
+// that events or measurements name, sorted.
+func regionsOf(h chaos.History, m chaos.Measurements) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range h.Regions {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	var extra []string
+	add := func(r string) {
+		if !seen[r] {
+			seen[r] = true
+			extra = append(extra, r)
+		}
+	}
+	for _, e := range h.Events {
+		if isLogin(e.Probe) {
+			add(e.Region)
+		}
+	}
+	for r := range m.Unavailable {
+		add(r)
+	}
+	for r := range m.Recovery {
+		add(r)
+	}
+	slices.Sort(extra)
+	return append(out, extra...)
+}
+
+// isLogin says whether a probe kind is a login (HTTP or browser).
+func isLogin(p chaos.ProbeKind) bool {
+	return p == chaos.ProbeHTTPLogin || p == chaos.ProbeBrowserLogin
+}
+
+// kv is one entry of a sorted map.
+type kv struct{ Key, Value string }
+
+// sortedKV lists m by key.
+func sortedKV(m map[string]string) []kv {
+	out := make([]kv, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, kv{k, m[k]})
+	}
+	return out
+}

@@ -1,0 +1,377 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/internal/golden"
+)
+
+func TestJSONRoundTrip(t *testing.T) {
+	want := fixture()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(buf.String(), "{\n  \"suite\": \"nightly\",") {
+		t.Errorf("got %.40q, want indented JSON", buf.String())
+	}
+	got, err := ReadJSON(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip changed the suite result:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestReadJSONErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		is       error
+	}{
+		{name: "empty", in: ""},
+		{name: "not json", in: "PASS"},
+		{name: "wrong type", in: `{"seed": "42"}`},
+		{name: "trailing data", in: `{"suite": "a"} {"suite": "b"}`, is: ErrTrailingData},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadJSON(strings.NewReader(tc.in))
+			if err == nil {
+				t.Fatalf("got no error, want one")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("got %v, want %v", err, tc.is)
+			}
+		})
+	}
+}
+
+func markdown(t *testing.T, r chaos.SuiteResult) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func html(t *testing.T, r chaos.SuiteResult) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestMarkdownGolden(t *testing.T) {
+	golden.Check(t, "report.md", []byte(markdown(t, fixture())))
+}
+
+func TestHTMLGolden(t *testing.T) {
+	golden.Check(t, "report.html", []byte(html(t, fixture())))
+}
+
+func TestMarkdown(t *testing.T) {
+	md := markdown(t, fixture())
+	for _, want := range []string{
+		"# idstack chaos: FAIL\n",
+		"- suite: nightly\n",
+		"- seed: 42\n",
+		"- target: " + fixtureTarget + "\n",
+		"- wall time: 6m50s ",
+		"\nreplay: idstack-chaos run --scenario kill-region --seed 42\n",
+		"\nreplay: idstack-chaos run --scenario partition-cockroach --seed 7\n",
+		"| kill-node | PASS | 98.21% | 168/3 | 8s (eu-west) | 0s (eu-west) | 150ms | 410ms |\n",
+		"| kill-region | FAIL | 76.53% | 196/46 | 1m6s (eu-west) | 5s (eu-west) | 162ms | 420ms |\n",
+		"| partition-cockroach | ABORTED |",
+		"## kill-region: FAIL\n",
+		"- unavailability: " + fixtureDetail + "\n",
+		"- token-verify: 2 tokens rejected first: jti-us-east-253 kid k2\n", // on one line
+		"aborted: steady state did not hold: us-east logins failing before any fault | bridge /health: 503\n",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	// Passing scenarios and passing checks are only in the table.
+	for _, unwanted := range []string{"## kill-node", "recovery: worst", "replay: idstack-chaos run --scenario kill-node"} {
+		if strings.Contains(md, unwanted) {
+			t.Errorf("markdown has %q", unwanted)
+		}
+	}
+	for i, r := range md {
+		if r > 127 {
+			t.Fatalf("got non-ASCII %q at byte %d", r, i)
+		}
+	}
+}
+
+func TestMarkdownAllPassed(t *testing.T) {
+	r := fixture()
+	r.Results = r.Results[:1]
+	r.Passed = true
+	md := markdown(t, r)
+	for _, want := range []string{"# idstack chaos: PASS\n", "1 of 1 scenarios passed.", "\nreplay: idstack-chaos run --scenario <name> --seed 42\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "\n## ") {
+		t.Errorf("got a section for a passing scenario:\n%s", md)
+	}
+}
+
+// userURLs is the text of the fixture that carries URLs.
+var userURLs = []string{fixtureTarget, fixtureDetail, "https://bridge.eu-west.idstack.example/health"}
+
+func TestHTMLSelfContained(t *testing.T) {
+	page := html(t, fixture())
+	lower := strings.ToLower(page)
+	for _, bad := range []string{"<script", "<link", "<iframe", "<img", "<object", "<embed", "@import", "url(", " src=", "xlink:href", "javascript:"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("page has %q", bad)
+		}
+	}
+	// What the user provided is escaped.
+	if want := "&lt;script&gt;alert(1)&lt;/script&gt;"; !strings.Contains(page, want) {
+		t.Errorf("page lacks the escaped check detail %q", want)
+	}
+	if want := "vault sealed &lt;again&gt;"; !strings.Contains(page, want) {
+		t.Errorf("page lacks the escaped fault error %q", want)
+	}
+	// No URL but those the user provided.
+	rest := page
+	for _, s := range userURLs {
+		rest = strings.ReplaceAll(rest, template.HTMLEscapeString(s), "")
+		rest = strings.ReplaceAll(rest, s, "")
+	}
+	if m := regexp.MustCompile(`(?i)https?:`).FindAllStringIndex(rest, -1); m != nil {
+		t.Errorf("page has %d URLs of its own, first near %q", len(m), rest[max(m[0][0]-60, 0):min(m[0][1]+60, len(rest))])
+	}
+	// Only local anchors.
+	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+		if !strings.HasPrefix(m[1], "#") {
+			t.Errorf("got href %q, want a local anchor", m[1])
+		}
+	}
+}
+
+// sections splits a page into its scenario sections.
+func sections(t *testing.T, page string, n int) []string {
+	t.Helper()
+	parts := strings.Split(page, `<section id="scenario-`)
+	if len(parts) != n+1 {
+		t.Fatalf("got %d sections, want %d", len(parts)-1, n)
+	}
+	return parts[1:]
+}
+
+// svgOf is the timeline of a section.
+func svgOf(t *testing.T, section string) string {
+	t.Helper()
+	i, j := strings.Index(section, `<svg class="tl"`), strings.Index(section, "</svg>")
+	if i < 0 || j < i {
+		t.Fatalf("section has no timeline")
+	}
+	return section[i:j]
+}
+
+func TestHTMLTimeline(t *testing.T) {
+	r := fixture()
+	page := html(t, r)
+	for i, sec := range sections(t, page, len(r.Results)) {
+		h := r.Results[i].History
+		t.Run(h.Scenario, func(t *testing.T) {
+			svg := svgOf(t, sec)
+			var ok, failed, verifyFailed int
+			for _, e := range h.Events {
+				switch {
+				case isLogin(e.Probe) && e.OK:
+					ok++
+				case isLogin(e.Probe):
+					failed++
+				case e.Probe == chaos.ProbeVerify && !e.OK:
+					verifyFailed++
+				}
+			}
+			for _, c := range []struct {
+				name, marker string
+				want         int
+			}{
+				{"red marks", `class="mark fail"`, failed},
+				{"green marks", `class="mark ok"`, ok},
+				{"verify ticks", `<line class="vtick"`, verifyFailed},
+				{"key diamonds", `<path class="key"`, len(h.Keys)},
+				{"region lanes", `<text class="lanename"`, len(h.Regions)},
+			} {
+				if got := strings.Count(svg, c.marker); got != c.want {
+					t.Errorf("%s: got %d, want %d", c.name, got, c.want)
+				}
+			}
+			if got := len(regexp.MustCompile(`<rect class="fault( err)?"`).FindAllString(svg, -1)); got != len(h.Faults) {
+				t.Errorf("fault shades: got %d, want %d", got, len(h.Faults))
+			}
+			for _, f := range h.Faults {
+				if !strings.Contains(svg, ">"+template.HTMLEscapeString(f.Fault+" "+f.Target)) {
+					t.Errorf("timeline lacks the label of fault %s on %s", f.Fault, f.Target)
+				}
+			}
+			if !h.FaultsStart.IsZero() && !strings.Contains(svg, `<line class="vfaults"`) {
+				t.Errorf("timeline lacks the faults start line")
+			}
+			if !h.Healed.IsZero() && !strings.Contains(svg, `<line class="vhealed"`) {
+				t.Errorf("timeline lacks the healed line")
+			}
+			if !strings.Contains(svg, "login latency (log)") || !strings.Contains(svg, ">0s</text>") {
+				t.Errorf("timeline lacks its axes")
+			}
+		})
+	}
+	// The sections carry their verdicts, checks and fault windows.
+	secs := sections(t, page, len(r.Results))
+	for _, want := range []string{`<span class="badge fail">FAIL</span>`, `<td>unavailability</td><td><span class="bad">FAILED</span></td>`, "<td>kill-region</td><td>eu-west</td><td class=\"n\">&#43;30s</td><td class=\"n\">&#43;1m30s</td><td class=\"n\">1m0s</td>"} {
+		if !strings.Contains(secs[1], want) {
+			t.Errorf("failing section lacks %q", want)
+		}
+	}
+	if want := "aborted: steady state did not hold"; !strings.Contains(secs[2], want) {
+		t.Errorf("aborted section lacks %q", want)
+	}
+}
+
+func TestTimelineFaultShade(t *testing.T) {
+	r := fixture().Results[1]
+	tl := newTimeline(r.History, r.Measurements)
+	if len(tl.Faults) != 2 || len(tl.Lanes) != 2 {
+		t.Fatalf("got %d faults and %d lanes, want 2 and 2", len(tl.Faults), len(tl.Lanes))
+	}
+	// kill-region targets the eu-west lane; rotate-keys targets vault, so
+	// it shades every lane.
+	region, all := tl.Faults[0], tl.Faults[1]
+	if region.Y != tl.Lanes[0].Y || region.H != tl.Lanes[0].H {
+		t.Errorf("region fault: got y %v h %v, want the eu-west lane y %v h %v", region.Y, region.H, tl.Lanes[0].Y, tl.Lanes[0].H)
+	}
+	if all.Y != tl.LanesTop || all.H != tl.LanesBottom-tl.LanesTop {
+		t.Errorf("vault fault: got y %v h %v, want all lanes y %v h %v", all.Y, all.H, tl.LanesTop, tl.LanesBottom-tl.LanesTop)
+	}
+	if !all.Failed {
+		t.Errorf("vault fault: got Failed false, want true (it reported an error)")
+	}
+	// x follows time: kill-region runs from 30s to 90s of a 140s run.
+	plotW := float64(tl.PlotRight - tl.PlotLeft)
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"x", float64(region.X), float64(tl.PlotLeft) + 30.0/140*plotW},
+		{"w", float64(region.W), 60.0 / 140 * plotW},
+	} {
+		if d := c.got - c.want; d > 0.01 || d < -0.01 {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestTimelineEmpty(t *testing.T) {
+	if tl := newTimeline(chaos.History{}, chaos.Measurements{}); tl != nil {
+		t.Errorf("got a timeline for an empty history, want none")
+	}
+	page := html(t, chaos.SuiteResult{Suite: "empty", Results: []chaos.Result{{Aborted: "no traffic"}}})
+	if !strings.Contains(page, "Nothing was recorded.") {
+		t.Errorf("page of an empty history lacks its note")
+	}
+}
+
+// bigSuite has one scenario with n login events over ten minutes in three
+// regions, every seventh of them failed.
+func bigSuite(n int) chaos.SuiteResult {
+	rs := []string{"eu-west", "us-east", "ap-south"}
+	h := chaos.History{Scenario: "big", Seed: 1, Regions: rs, Start: t0, FaultsStart: at(120), Healed: at(420), End: at(600),
+		Faults: []chaos.FaultWindow{{Fault: "partition", Target: "us-east", Start: at(120), End: at(420)}}}
+	for i := range n {
+		p := chaos.ProbeHTTPLogin
+		if i%4 == 0 {
+			p = chaos.ProbeBrowserLogin
+		}
+		h.Events = append(h.Events, chaos.Event{
+			Probe: p, Region: rs[i%3], Start: at(float64(i) * 600 / float64(n)),
+			Latency: time.Duration(50+i%900) * time.Millisecond, OK: i%7 != 0, Err: "boom",
+		})
+	}
+	return chaos.SuiteResult{Suite: "big", Seed: 1, Start: t0, End: at(600), Results: []chaos.Result{{History: h}}}
+}
+
+func TestHTMLManyEvents(t *testing.T) {
+	const n = 5000
+	page := html(t, bigSuite(n))
+	if len(page) > 800<<10 {
+		t.Errorf("got a %d KB page for %d events, want at most 800 KB", len(page)>>10, n)
+	}
+	svg := svgOf(t, sections(t, page, 1)[0])
+	failed := (n + 6) / 7
+	if got := strings.Count(svg, `class="mark fail"`); got != failed {
+		t.Errorf("got %d red marks, want %d", got, failed)
+	}
+	if got := strings.Count(svg, "<title>") - 2; got != tlMaxTitles { // 2 for the fault
+		t.Errorf("got %d event tooltips, want %d", got, tlMaxTitles)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	r := fixture()
+	for name, render := range map[string]func(*testing.T, chaos.SuiteResult) string{"markdown": markdown, "html": html} {
+		if a, b := render(t, r), render(t, r); a != b {
+			t.Errorf("%s: two renderings differ", name)
+		}
+	}
+}
+
+func TestFmtDur(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{250 * time.Microsecond, "0.25ms"},
+		{4500 * time.Microsecond, "4.5ms"},
+		{120 * time.Millisecond, "120ms"},
+		{1200 * time.Millisecond, "1.2s"},
+		{12 * time.Second, "12s"},
+		{125 * time.Second, "2m5s"},
+		{-3 * time.Second, "-3s"},
+	} {
+		if got := fmtDur(tc.d); got != tc.want {
+			t.Errorf("fmtDur(%v): got %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestWorst(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		m      map[string]time.Duration
+		key    string
+		d      time.Duration
+		exists bool
+	}{
+		{name: "empty"},
+		{name: "max", m: map[string]time.Duration{"a": time.Second, "b": 3 * time.Second, "c": 2 * time.Second}, key: "b", d: 3 * time.Second, exists: true},
+		{name: "tie goes to the first name", m: map[string]time.Duration{"b": time.Second, "a": time.Second}, key: "a", d: time.Second, exists: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, d, ok := worst(tc.m)
+			if key != tc.key || d != tc.d || ok != tc.exists {
+				t.Errorf("got %q %v %v, want %q %v %v", key, d, ok, tc.key, tc.d, tc.exists)
+			}
+		})
+	}
+}
