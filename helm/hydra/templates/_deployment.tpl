@@ -146,6 +146,9 @@ region only (region.primary), never twice at once (concurrencyPolicy Forbid).
 */}}
 {{- define "hydra.janitor" -}}
 {{- if include "hydra.janitorEnabled" . -}}
+{{- if gt (int64 .Values.janitor.batchSize) (int64 .Values.janitor.limit) -}}
+{{- fail "janitor.batchSize must not be greater than janitor.limit (Hydra's janitor refuses it)" -}}
+{{- end -}}
 apiVersion: batch/v1
 kind: CronJob
 metadata:
