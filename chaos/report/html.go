@@ -52,6 +52,7 @@ type scenarioView struct {
 	SuccessBad                      bool
 	Attempts, Failures              int
 	WorstUnavailable, WorstRecovery string
+	UnavailBad, RecoveryBad         bool
 	DuringP50, DuringP95            string
 	Regions                         []regionRow
 	Phases                          []phaseRow
@@ -143,6 +144,12 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 		HealthAfter:      h.HealthAfter,
 	}
 	v.VerdictClass = verdictClass(v.Verdict)
+	if _, d, ok := worst(m.Unavailable); ok {
+		v.UnavailBad = slo.MaxUnavailable > 0 && d > slo.MaxUnavailable
+	}
+	if _, d, ok := worst(m.Recovery); ok {
+		v.RecoveryBad = slo.MaxRecovery > 0 && d > slo.MaxRecovery
+	}
 	for _, region := range regionsOf(h, m) {
 		row := regionRow{Name: region, Unavailable: "-", Recovery: "-"}
 		if d, ok := m.Unavailable[region]; ok {

@@ -96,11 +96,15 @@ func successCell(m chaos.Measurements) string {
 	return fmtPct(m.SuccessRate)
 }
 
-// worstCell is the worst value over regions and its region.
+// worstCell is the worst value over regions and its region (none when
+// every region had 0).
 func worstCell(m map[string]time.Duration) string {
 	region, d, ok := worst(m)
-	if !ok {
+	switch {
+	case !ok:
 		return "-"
+	case d == 0:
+		return "0s"
 	}
 	return fmtDur(d) + " (" + cell(region) + ")"
 }

@@ -433,8 +433,9 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 		tl.KeyMarks = append(tl.KeyMarks, km)
 	}
 
-	tl.Summary = fmt.Sprintf("%d logins, %d failed; %d token verifications, %d failed; %d key sightings; %d fault windows",
-		logins, loginFails, verifies, verifyFails, len(keys), len(faults))
+	tl.Summary = fmt.Sprintf("%s, %d failed; %s, %d failed; %s; %s",
+		plural(logins, "login"), loginFails, plural(verifies, "token verification"), verifyFails,
+		plural(len(keys), "key sighting"), plural(len(faults), "fault window"))
 	return tl
 }
 
@@ -443,4 +444,12 @@ func latY(top float64, s logScale, d time.Duration) float64 {
 	bottom := top + tlLaneH - 5
 	inner := tlLaneH - 5 - 18 // room at the top for the lane's name
 	return bottom - s.frac(d)*inner
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
