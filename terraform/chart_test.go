@@ -24,11 +24,15 @@ var contractKeys = []string{
 	"kratos.enabled", "hydra.enabled", "bridge.enabled", "keyrotation.enabled",
 }
 
-// chart is a chart's values.yaml and values.schema.json, parsed.
+// chart is a chart's values.yaml and values.schema.json, parsed, and its
+// local (file://) dependencies by name: Helm hands the values under a
+// dependency's name to that subchart, so a key the parent's values.yaml does
+// not list may still be one of the subchart's.
 type chart struct {
 	dir    string
 	values map[string]any
 	schema map[string]any // nil when the chart has no schema
+	deps   map[string]*chart
 }
 
 func loadChart(dir string) (*chart, error) {
@@ -50,12 +54,65 @@ func loadChart(dir string) (*chart, error) {
 			return nil, fmt.Errorf("parse %s: %w", schemaPath, err)
 		}
 	}
+	chartPath := filepath.Join(dir, "Chart.yaml")
+	data, err = os.ReadFile(chartPath)
+	if err != nil {
+		return nil, fmt.Errorf("read the chart: %w", err)
+	}
+	var meta struct {
+		Dependencies []struct {
+			Name       string `yaml:"name"`
+			Alias      string `yaml:"alias"`
+			Repository string `yaml:"repository"`
+		} `yaml:"dependencies"`
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", chartPath, err)
+	}
+	c.deps = map[string]*chart{}
+	for _, d := range meta.Dependencies {
+		rel, ok := strings.CutPrefix(d.Repository, "file://")
+		if !ok {
+			continue
+		}
+		sub, err := loadChart(filepath.Join(dir, rel))
+		if err != nil {
+			return nil, fmt.Errorf("dependency %s of %s: %w", d.Name, dir, err)
+		}
+		name := d.Name
+		if d.Alias != "" {
+			name = d.Alias
+		}
+		c.deps[name] = sub
+	}
 	return c, nil
 }
 
-// has reports whether path (a.b.c) names a key of values.yaml; where the
-// chart has a schema, also whether the schema allows it.
+// has reports whether path (a.b.c) names a key of values.yaml, or of a
+// local subchart's values.yaml under its name; where the chart has a schema,
+// also whether the schema allows it.
 func (c *chart) has(path []string) error {
+	// The parent's schema validates the parent's whole values, subcharts'
+	// sections included.
+	if err := c.schemaAllows(path); err != nil {
+		return err
+	}
+	err := c.inValues(path)
+	if err == nil || len(path) < 2 {
+		return err
+	}
+	sub, ok := c.deps[path[0]]
+	if !ok {
+		return err
+	}
+	if subErr := sub.has(path[1:]); subErr != nil {
+		return fmt.Errorf("%w, nor is %s in its subchart (%v)", err, strings.Join(path[1:], "."), subErr)
+	}
+	return nil
+}
+
+// inValues reports whether path is a key of the chart's own values.yaml.
+func (c *chart) inValues(path []string) error {
 	var node any = c.values
 	for i, key := range path {
 		m, ok := node.(map[string]any)
@@ -66,10 +123,16 @@ func (c *chart) has(path []string) error {
 			return fmt.Errorf("%s is not in %s/values.yaml", strings.Join(path[:i+1], "."), c.dir)
 		}
 	}
+	return nil
+}
+
+// schemaAllows follows path through the schema's properties as far as they
+// go; a key missing where additionalProperties is false is refused.
+func (c *chart) schemaAllows(path []string) error {
 	schema := c.schema
 	for i, key := range path {
 		if schema == nil {
-			break
+			return nil
 		}
 		props, _ := schema["properties"].(map[string]any)
 		next, ok := props[key].(map[string]any)
@@ -77,7 +140,7 @@ func (c *chart) has(path []string) error {
 			if ap, set := schema["additionalProperties"].(bool); set && !ap {
 				return fmt.Errorf("%s is not allowed by %s/values.schema.json", strings.Join(path[:i+1], "."), c.dir)
 			}
-			break
+			return nil
 		}
 		schema = next
 	}

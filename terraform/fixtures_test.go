@@ -49,9 +49,10 @@ func TestCheckerCatchesBadFixtures(t *testing.T) {
 	}
 }
 
-// TestCheckerCatchesBadChartWiring: chart values the chart does not have, a
-// chart path that is not the chart, two regions sharing a provider alias,
-// and a missing chart each fail the wiring check.
+// TestCheckerCatchesBadChartWiring: chart values neither the chart nor its
+// subchart has, a value the chart's schema refuses, a chart path that is not
+// the chart, two regions sharing a provider alias, and a missing chart each
+// fail the wiring check.
 func TestCheckerCatchesBadChartWiring(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -60,6 +61,8 @@ func TestCheckerCatchesBadChartWiring(t *testing.T) {
 		want  string
 	}{
 		{"values key the chart lacks", "testdata/bad/chart-unknown-key/env", fixtureChart, "bridge.replicas is not in"},
+		{"values key the subchart lacks", "testdata/bad/chart-subchart-key/env", fixtureChart, "nor is vault.kvMountt in its subchart"},
+		{"values key the schema refuses", "testdata/bad/chart-schema-refuses/env", fixtureChart, "legacy is not allowed by"},
 		{"chart_path elsewhere", "testdata/bad/chart-wrong-path", fixtureChart, `module "one": chart_path resolves to`},
 		{"two regions on one alias", "testdata/bad/chart-shared-alias", fixtureChart, "is also given to module"},
 		{"chart missing", "testdata/good/env", "testdata/chart/missing", "the wiring cannot be checked until it exists"},

@@ -17,7 +17,8 @@ locals {
   }
   region_names = keys(local.regions)
 
-  # The ServiceAccount the chart gives the key-rotation job (<release>-keyrotation).
+  # The key-rotation job's ServiceAccount: the region module names it in the
+  # chart, the vault module binds each region's role to it.
   keyrotation_service_account = "${local.release_name}-keyrotation"
 }
 
@@ -65,8 +66,10 @@ module "region_eu_west" {
   vault = {
     address            = var.vault_address
     kv_mount           = module.vault.kv_mount
+    kv_prefix          = module.vault.keyrotation_prefix
     kratos_secret_name = module.vault.kratos_secret_name
     hydra_secret_name  = module.vault.hydra_secret_name
+    token_audience     = module.vault.kubernetes_auth_audience
     auth_mount         = module.vault.kubernetes_auth_mounts["eu-west"]
     role               = module.vault.kubernetes_role
   }
@@ -97,8 +100,10 @@ module "region_us_east" {
   vault = {
     address            = var.vault_address
     kv_mount           = module.vault.kv_mount
+    kv_prefix          = module.vault.keyrotation_prefix
     kratos_secret_name = module.vault.kratos_secret_name
     hydra_secret_name  = module.vault.hydra_secret_name
+    token_audience     = module.vault.kubernetes_auth_audience
     auth_mount         = module.vault.kubernetes_auth_mounts["us-east"]
     role               = module.vault.kubernetes_role
   }
@@ -129,8 +134,10 @@ module "region_ap_northeast" {
   vault = {
     address            = var.vault_address
     kv_mount           = module.vault.kv_mount
+    kv_prefix          = module.vault.keyrotation_prefix
     kratos_secret_name = module.vault.kratos_secret_name
     hydra_secret_name  = module.vault.hydra_secret_name
+    token_audience     = module.vault.kubernetes_auth_audience
     auth_mount         = module.vault.kubernetes_auth_mounts["ap-northeast"]
     role               = module.vault.kubernetes_role
   }

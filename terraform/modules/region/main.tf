@@ -45,12 +45,22 @@ locals {
     bridge = {
       enabled = var.components.bridge
     }
+    # Keys under keyrotation that idstack-region/values.yaml does not list
+    # go to the keyrotation subchart's own values (helm/keyrotation).
     keyrotation = {
       enabled = var.components.keyrotation
       vault = {
-        address = var.vault.address
-        role    = var.vault.role
-        mount   = var.vault.auth_mount
+        address       = var.vault.address
+        role          = var.vault.role
+        mount         = var.vault.auth_mount
+        tokenAudience = var.vault.token_audience
+        caSecret      = var.vault.ca_cert == "" ? "" : kubernetes_secret_v1.vault_ca[0].metadata[0].name
+        kvMount       = var.vault.kv_mount
+        kvPrefix      = var.vault.kv_prefix
+      }
+      serviceAccount = {
+        name          = var.keyrotation_service_account
+        authDelegator = var.bind_auth_delegator
       }
     }
   }
@@ -115,20 +125,14 @@ resource "kubernetes_secret_v1" "hydra" {
   data = data.vault_kv_secret_v2.hydra.data
 }
 
-resource "kubernetes_cluster_role_binding_v1" "keyrotation_auth_delegator" {
-  count = var.bind_auth_delegator && var.primary && var.components.keyrotation ? 1 : 0
+resource "kubernetes_secret_v1" "vault_ca" {
+  count = var.vault.ca_cert == "" ? 0 : 1
   metadata {
-    name = "${var.release_name}-${var.name}-keyrotation-auth-delegator"
-  }
-  role_ref {
-    api_group = "rbac.authorization.k8s.io"
-    kind      = "ClusterRole"
-    name      = "system:auth-delegator"
-  }
-  subject {
-    kind      = "ServiceAccount"
-    name      = var.keyrotation_service_account
+    name      = "${var.release_name}-vault-ca"
     namespace = local.namespace
+  }
+  data = {
+    "ca.crt" = var.vault.ca_cert
   }
 }
 
@@ -149,5 +153,6 @@ resource "helm_release" "region" {
     kubernetes_secret_v1.database_certificates,
     kubernetes_secret_v1.kratos,
     kubernetes_secret_v1.hydra,
+    kubernetes_secret_v1.vault_ca,
   ]
 }

@@ -145,32 +145,50 @@ variable "vault" {
     kv_mount           = string
     kratos_secret_name = string
     hydra_secret_name  = string
+    # Path prefix of keyrotation's journals and keys under kv_mount (the
+    # vault module's keyrotation_prefix).
+    kv_prefix = string
     # This region's Kubernetes auth mount and the job's role (the vault
     # module's kubernetes_auth_mounts[name] and kubernetes_role).
     auth_mount = string
     role       = string
+    # Audience the role requires of the job's token (the vault module's
+    # kubernetes_auth_audience); empty: the API server's default.
+    token_audience = optional(string, "")
+    # PEM CA of Vault's TLS certificate, when not publicly trusted; empty:
+    # none mounted.
+    ca_cert = optional(string, "")
   })
-  description = "Where the Ory secrets are read from, and how the key-rotation job logs in to Vault (chart: keyrotation.vault.*)."
+  description = "Where the Ory secrets are read from, and how the key-rotation job logs in to Vault and where it keeps its journals (chart: keyrotation.vault.*)."
 
   validation {
     condition     = can(regex("^https?://\\S+$", var.vault.address))
     error_message = "vault.address must be an http(s) URL."
   }
   validation {
-    condition     = var.vault.auth_mount != "" && var.vault.role != ""
-    error_message = "vault.auth_mount and vault.role must be set."
+    condition     = var.vault.auth_mount != "" && var.vault.role != "" && var.vault.kv_mount != "" && var.vault.kv_prefix != ""
+    error_message = "vault.auth_mount, vault.role, vault.kv_mount and vault.kv_prefix must be set."
+  }
+  validation {
+    condition     = var.vault.ca_cert == "" || can(regex("-----BEGIN CERTIFICATE-----", var.vault.ca_cert))
+    error_message = "vault.ca_cert must be empty or a PEM certificate."
   }
 }
 
 variable "keyrotation_service_account" {
   type        = string
-  description = "Name of the key-rotation job's ServiceAccount that the chart creates; the Vault role is bound to it. Used here only to grant it system:auth-delegator."
+  description = "Name of the key-rotation job's ServiceAccount (chart: keyrotation.serviceAccount.name). The vault module binds its role to this name, so pass both the same value."
   default     = "idstack-keyrotation"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$", var.keyrotation_service_account))
+    error_message = "keyrotation_service_account must be a DNS subdomain name."
+  }
 }
 
 variable "bind_auth_delegator" {
   type        = bool
-  description = "Bind the key-rotation ServiceAccount to system:auth-delegator, which Vault needs when it reviews the job's token with that same token (no token_reviewer_jwt in the vault module). Only in the primary region, where the job runs."
+  description = "Let the chart bind the key-rotation ServiceAccount to system:auth-delegator (chart: keyrotation.serviceAccount.authDelegator), which Vault needs when it reviews the job's token with that same token (no token_reviewer_jwt in the vault module)."
   default     = true
 }
 

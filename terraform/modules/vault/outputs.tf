@@ -42,3 +42,8 @@ output "audit_device_path" {
   description = "Path of the audit device under sys/audit."
   value       = vault_audit.idstack.path
 }
+
+output "kubernetes_auth_audience" {
+  description = "Audience every role requires of the job's token, empty when any is accepted (the chart's keyrotation.vault.tokenAudience)."
+  value       = var.kubernetes_auth_audience == null ? "" : var.kubernetes_auth_audience
+}

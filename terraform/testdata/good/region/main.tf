@@ -35,6 +35,7 @@ locals {
         address = "https://vault.example:8200"
         role    = "keyrotation"
         mount   = "kubernetes-${var.name}"
+        kvMount = "idstack"
       }
     }
   }
