@@ -70,12 +70,13 @@ variable "regions" {
     kubernetes_host = string
     # PEM CA bundle of that API server.
     kubernetes_ca_cert = string
-    # Namespace and ServiceAccount of the key-rotation job in that region.
+    # Namespace and ServiceAccount of the key-rotation job in that region
+    # (the region module's namespace and keyrotation_service_account).
     namespace       = string
-    service_account = optional(string, "keyrotation")
+    service_account = optional(string, "idstack-keyrotation")
     # JWT Vault uses to call the TokenReview API. Null: Vault uses the
     # job's own token, whose ServiceAccount then needs system:auth-delegator
-    # (the region module binds it).
+    # (the region module has the chart bind it).
     token_reviewer_jwt = optional(string)
   }))
   description = "One entry per region, keyed by region name: each region is its own Kubernetes cluster, so each gets its own Kubernetes auth mount (kubernetes-<region>) with a role bound to the key-rotation ServiceAccount there."
