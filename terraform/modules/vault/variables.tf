@@ -105,8 +105,13 @@ variable "regions" {
 
 variable "kubernetes_auth_audience" {
   type        = string
-  description = "Audience the job's projected ServiceAccount token must carry; null accepts any audience the API server issued."
-  default     = null
+  description = "Audience the job's ServiceAccount token must carry (the region module has the chart project a token with it). A token minted for another audience is refused. Null accepts any audience, which Vault advises against."
+  default     = "vault"
+
+  validation {
+    condition     = var.kubernetes_auth_audience == null || can(regex("^\\S+$", var.kubernetes_auth_audience))
+    error_message = "kubernetes_auth_audience must be null or a non-empty string without spaces."
+  }
 }
 
 variable "token_ttl" {
