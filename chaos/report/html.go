@@ -32,7 +32,7 @@ func WriteHTML(w io.Writer, r chaos.SuiteResult) error {
 // page is what the HTML template renders.
 type page struct {
 	Suite, Verdict, VerdictClass string
-	Passed, Total                int
+	Tally                        string
 	Seed                         int64
 	Target                       string
 	Start, End, Wall             string
@@ -45,7 +45,9 @@ type scenarioView struct {
 	ID, Name, Verdict, VerdictClass string
 	Seed                            int64
 	Replay                          string
-	Aborted                         string
+	Aborted                         string // the "aborted: ..." or "skipped: ..." line
+	KeyLead                         string
+	Revoked                         []string
 	Start, FaultsStart, Healed, End string
 	SLO                             sloView
 	Success                         string
@@ -63,10 +65,14 @@ type scenarioView struct {
 	Versions                        []kv
 }
 
-type sloView struct{ MinSuccess, MaxUnavailable, MaxRecovery string }
+type sloView struct {
+	MinSuccess, MaxUnavailable, MaxRecovery string
+	Exempt                                  []string
+}
 
 type regionRow struct {
 	Name                    string
+	Exempt                  bool // from MaxUnavailable
 	Unavailable, Recovery   string
 	UnavailBad, RecoveryBad bool
 }
@@ -85,8 +91,7 @@ func newPage(r chaos.SuiteResult) page {
 	p := page{
 		Suite:   r.Suite,
 		Verdict: suiteVerdict(r),
-		Passed:  passedCount(r),
-		Total:   len(r.Results),
+		Tally:   tally(r),
 		Seed:    r.Seed,
 		Target:  r.Target,
 		Start:   fmtTime(r.Start),
@@ -107,6 +112,8 @@ func verdictClass(v string) string {
 		return "pass"
 	case verdictAborted:
 		return "aborted"
+	case verdictSkipped:
+		return "skipped"
 	default:
 		return "fail"
 	}
@@ -120,7 +127,7 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 		Verdict:     verdict(res),
 		Seed:        h.Seed,
 		Replay:      replayCommand(scenarioName(res), h.Seed),
-		Aborted:     res.Aborted,
+		Aborted:     abortLine(res),
 		Start:       fmtTime(h.Start),
 		FaultsStart: offset(h.Start, h.FaultsStart),
 		Healed:      offset(h.Start, h.Healed),
@@ -128,14 +135,18 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 		SLO: sloView{
 			MinSuccess:     fmtPct(slo.MinSuccess),
 			MaxUnavailable: boundCell(slo.MaxUnavailable),
+			Exempt:         slo.Exempt,
 			MaxRecovery:    boundCell(slo.MaxRecovery),
 		},
 		Success:          successCell(m),
 		SuccessBad:       m.Attempts > 0 && m.SuccessRate < slo.MinSuccess,
 		Attempts:         m.Attempts,
 		Failures:         m.Failures,
-		WorstUnavailable: worstCell(m.Unavailable),
-		WorstRecovery:    worstCell(m.Recovery),
+		WorstUnavailable: worstCell(m.Unavailable, slo.Exempt),
+		WorstRecovery:    worstCell(m.Recovery, nil),
+		UnavailBad:       slo.MaxUnavailable > 0 && worstBound(m.Unavailable, func(r string) bool { return !exempt(slo, r) }) > slo.MaxUnavailable,
+		RecoveryBad:      slo.MaxRecovery > 0 && worstBound(m.Recovery, func(string) bool { return true }) > slo.MaxRecovery,
+		Revoked:          h.Revoked,
 		DuringP50:        duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P50) }),
 		DuringP95:        duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P95) }),
 		Checks:           res.Checks,
@@ -144,17 +155,14 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 		HealthAfter:      h.HealthAfter,
 	}
 	v.VerdictClass = verdictClass(v.Verdict)
-	if _, d, ok := worst(m.Unavailable); ok {
-		v.UnavailBad = slo.MaxUnavailable > 0 && d > slo.MaxUnavailable
-	}
-	if _, d, ok := worst(m.Recovery); ok {
-		v.RecoveryBad = slo.MaxRecovery > 0 && d > slo.MaxRecovery
+	if h.KeyLead > 0 {
+		v.KeyLead = fmtDur(h.KeyLead)
 	}
 	for _, region := range regionsOf(h, m) {
-		row := regionRow{Name: region, Unavailable: "-", Recovery: "-"}
+		row := regionRow{Name: region, Unavailable: "-", Recovery: "-", Exempt: exempt(slo, region)}
 		if d, ok := m.Unavailable[region]; ok {
 			row.Unavailable = fmtDur(d)
-			row.UnavailBad = slo.MaxUnavailable > 0 && d > slo.MaxUnavailable
+			row.UnavailBad = slo.MaxUnavailable > 0 && d > slo.MaxUnavailable && !row.Exempt
 		}
 		if d, ok := m.Recovery[region]; ok {
 			row.Recovery = fmtDur(d)

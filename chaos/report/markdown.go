@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,7 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 
 	p("# idstack chaos: %s\n\n", suiteVerdict(r))
-	p("%d of %d scenarios passed.\n\n", passedCount(r), len(r.Results))
+	p("%s\n\n", tally(r))
 	p("- suite: %s\n", oneLine(r.Suite))
 	p("- seed: %d\n", r.Seed)
 	p("- target: %s\n", oneLine(r.Target))
@@ -35,11 +36,11 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 	}
 	p("\n")
 
-	// One replay line per scenario that did not pass; a generic one when
-	// all passed.
+	// One replay line per scenario that failed or was aborted; a generic
+	// one when none was.
 	replays := 0
 	for _, res := range r.Results {
-		if verdict(res) != verdictPass {
+		if v := verdict(res); v == verdictFail || v == verdictAborted {
 			p("replay: %s\n\n", replayCommand(oneLine(scenarioName(res)), res.History.Seed))
 			replays++
 		}
@@ -56,7 +57,7 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 			p("| %s | %s | %s | %d/%d | %s | %s | %s | %s |\n",
 				cell(scenarioName(res)), verdict(res), successCell(m),
 				m.Attempts, m.Failures,
-				worstCell(m.Unavailable), worstCell(m.Recovery),
+				worstCell(m.Unavailable, res.SLO.Exempt), worstCell(m.Recovery, nil),
 				duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P50) }),
 				duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P95) }))
 		}
@@ -69,8 +70,8 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 			continue
 		}
 		p("## %s: %s\n\n", oneLine(scenarioName(res)), v)
-		if res.Aborted != "" {
-			p("aborted: %s\n\n", oneLine(res.Aborted))
+		if line := abortLine(res); line != "" {
+			p("%s\n\n", oneLine(line))
 		}
 		failed := failedChecks(res)
 		for _, c := range failed {
@@ -97,14 +98,17 @@ func successCell(m chaos.Measurements) string {
 }
 
 // worstCell is the worst value over regions and its region (none when
-// every region had 0).
-func worstCell(m map[string]time.Duration) string {
+// every region had 0), saying when that region is in exempt.
+func worstCell(m map[string]time.Duration, exempt []string) string {
 	region, d, ok := worst(m)
 	switch {
 	case !ok:
 		return "-"
 	case d == 0:
 		return "0s"
+	}
+	if slices.Contains(exempt, region) {
+		return fmtDur(d) + " (" + cell(region) + ", exempt)"
 	}
 	return fmtDur(d) + " (" + cell(region) + ")"
 }

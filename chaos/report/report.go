@@ -31,11 +31,17 @@ const (
 	verdictPass    = "PASS"
 	verdictFail    = "FAIL"
 	verdictAborted = "ABORTED"
+	verdictSkipped = "SKIPPED"
 )
 
-// verdict is a scenario's verdict word.
+// verdict is a scenario's verdict word. A result with a reason to abort
+// that still passed was skipped (its fault is not available on the
+// target); one that did not pass was aborted (the steady state did not
+// hold before any fault).
 func verdict(r chaos.Result) string {
 	switch {
+	case r.Aborted != "" && r.Passed:
+		return verdictSkipped
 	case r.Aborted != "":
 		return verdictAborted
 	case r.Passed:
@@ -53,15 +59,57 @@ func suiteVerdict(r chaos.SuiteResult) string {
 	return verdictFail
 }
 
-// passedCount is how many scenarios passed.
-func passedCount(r chaos.SuiteResult) int {
+// count is how many scenarios of r have verdict v.
+func count(r chaos.SuiteResult, v string) int {
 	n := 0
 	for _, res := range r.Results {
-		if res.Passed && res.Aborted == "" {
+		if verdict(res) == v {
 			n++
 		}
 	}
 	return n
+}
+
+// tally is "2 of 3 scenarios passed", and how many were skipped if any.
+func tally(r chaos.SuiteResult) string {
+	s := fmt.Sprintf("%d of %d scenarios passed", count(r, verdictPass), len(r.Results))
+	if n := count(r, verdictSkipped); n > 0 {
+		s += fmt.Sprintf(", %d skipped", n)
+	}
+	return s + "."
+}
+
+// abortLine is "aborted: <reason>" or "skipped: <reason>", without
+// repeating the word when the reason already starts with it; "" when r ran.
+func abortLine(r chaos.Result) string {
+	if r.Aborted == "" {
+		return ""
+	}
+	word := "aborted"
+	if r.Passed {
+		word = "skipped"
+	}
+	reason := strings.TrimSpace(r.Aborted)
+	if len(reason) > len(word) && strings.EqualFold(reason[:len(word)+1], word+":") {
+		reason = strings.TrimSpace(reason[len(word)+1:])
+	}
+	return word + ": " + reason
+}
+
+// exempt says whether the SLO exempts region from MaxUnavailable.
+func exempt(slo chaos.SLO, region string) bool {
+	return slices.Contains(slo.Exempt, region)
+}
+
+// worstBound is the worst of m over the regions that ok accepts.
+func worstBound(m map[string]time.Duration, ok func(string) bool) time.Duration {
+	var w time.Duration
+	for r, d := range m {
+		if ok(r) {
+			w = max(w, d)
+		}
+	}
+	return w
 }
 
 // scenarioName is a scenario's name, or a placeholder when it has none.

@@ -91,19 +91,23 @@ func TestMarkdown(t *testing.T) {
 		"\nreplay: idstack-chaos run --scenario kill-region --seed 42\n",
 		"\nreplay: idstack-chaos run --scenario partition-cockroach --seed 7\n",
 		"| kill-node | PASS | 98.21% | 168/3 | 8s (eu-west) | 0s | 150ms | 410ms |\n",
-		"| kill-region | FAIL | 76.53% | 196/46 | 1m6s (eu-west) | 5s (eu-west) | 162ms | 420ms |\n",
-		"| partition-cockroach | ABORTED |",
+		"| kill-region | FAIL | 69.39% | 196/60 | 1m28s (eu-west, exempt) | 26s (eu-west) | 162ms | 420ms |\n",
+		"| partition-cockroach | ABORTED | 50.00% | 14/7 | - | - | - | - |\n",
+		"| seal-vault | SKIPPED | - | 0/0 | - | - | - | - |\n",
+		"1 of 4 scenarios passed, 1 skipped.\n",
 		"## kill-region: FAIL\n",
-		"- unavailability: " + fixtureDetail + "\n",
+		"- login-success: 69.39% < 80.00%\n",
+		"- recovery: " + fixtureDetail + "\n",
 		"- token-verify: 2 tokens rejected first: jti-us-east-253 kid k2\n", // on one line
-		"aborted: steady state did not hold: us-east logins failing before any fault | bridge /health: 503\n",
+		"\naborted: steady state did not hold: us-east logins failing before any fault | bridge /health: 503\n",
+		"\nskipped: fault seal-vault is not available on target local\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 	// Passing scenarios and passing checks are only in the table.
-	for _, unwanted := range []string{"## kill-node", "recovery: worst", "replay: idstack-chaos run --scenario kill-node"} {
+	for _, unwanted := range []string{"## kill-node", "unavailability: worst", "replay: idstack-chaos run --scenario kill-node", "replay: idstack-chaos run --scenario seal-vault", "aborted: aborted:"} {
 		if strings.Contains(md, unwanted) {
 			t.Errorf("markdown has %q", unwanted)
 		}
@@ -191,6 +195,12 @@ func TestHTMLTimeline(t *testing.T) {
 	for i, sec := range sections(t, page, len(r.Results)) {
 		h := r.Results[i].History
 		t.Run(h.Scenario, func(t *testing.T) {
+			if h.Start.IsZero() {
+				if !strings.Contains(sec, "Nothing was recorded.") || strings.Contains(sec, "<svg") {
+					t.Errorf("got a timeline for a scenario that recorded nothing")
+				}
+				return
+			}
 			svg := svgOf(t, sec)
 			var ok, failed, verifyFailed int
 			for _, e := range h.Events {
@@ -210,12 +220,15 @@ func TestHTMLTimeline(t *testing.T) {
 				{"red marks", `class="mark fail"`, failed},
 				{"green marks", `class="mark ok"`, ok},
 				{"verify ticks", `<line class="vtick"`, verifyFailed},
-				{"key diamonds", `<path class="key"`, len(h.Keys)},
+
 				{"region lanes", `<text class="lanename"`, len(h.Regions)},
 			} {
 				if got := strings.Count(svg, c.marker); got != c.want {
 					t.Errorf("%s: got %d, want %d", c.name, got, c.want)
 				}
+			}
+			if got := len(regexp.MustCompile(`<path class="key( revoked)?"`).FindAllString(svg, -1)); got != len(h.Keys) {
+				t.Errorf("key diamonds: got %d, want %d", got, len(h.Keys))
 			}
 			if got := len(regexp.MustCompile(`<rect class="fault( err)?"`).FindAllString(svg, -1)); got != len(h.Faults) {
 				t.Errorf("fault shades: got %d, want %d", got, len(h.Faults))
@@ -238,13 +251,18 @@ func TestHTMLTimeline(t *testing.T) {
 	}
 	// The sections carry their verdicts, checks and fault windows.
 	secs := sections(t, page, len(r.Results))
-	for _, want := range []string{`<span class="badge fail">FAIL</span>`, `<td>unavailability</td><td><span class="bad">FAILED</span></td>`, "<td>kill-region</td><td>eu-west</td><td class=\"n\">&#43;30s</td><td class=\"n\">&#43;1m30s</td><td class=\"n\">1m0s</td>"} {
+	for _, want := range []string{`<span class="badge fail">FAIL</span>`, `<td>recovery</td><td><span class="bad">FAILED</span></td>`,
+		`<td>eu-west <span class="note">(exempt)</span></td><td class="n">1m28s</td><td class="n bad">26s</td>`,
+		`<dt>key lead</dt><dd>10s `, `<dt>revoked on purpose</dt><dd class="mono">k0</dd>`, "<td>kill-region</td><td>eu-west</td><td class=\"n\">&#43;30s</td><td class=\"n\">&#43;1m30s</td><td class=\"n\">1m0s</td>"} {
 		if !strings.Contains(secs[1], want) {
 			t.Errorf("failing section lacks %q", want)
 		}
 	}
-	if want := "aborted: steady state did not hold"; !strings.Contains(secs[2], want) {
+	if want := `<p class="aborted-reason">aborted: steady state did not hold`; !strings.Contains(secs[2], want) {
 		t.Errorf("aborted section lacks %q", want)
+	}
+	if want := `<p class="aborted-reason">skipped: fault seal-vault`; !strings.Contains(secs[3], want) {
+		t.Errorf("skipped section lacks %q", want)
 	}
 }
 

@@ -130,11 +130,15 @@ type vTick struct {
 
 // keyMark is a key sighting: a diamond and, when there are few, its kid.
 type keyMark struct {
-	D      string
-	LabelX num
-	LabelY num
-	Label  string
-	Title  string
+	D       string
+	LabelX  num
+	LabelY  num
+	Label   string
+	Title   string
+	Revoked bool
+	// Lead is a line from the sighting to when the key may sign (the
+	// history's KeyLead later); LeadX2 is 0 when there is none.
+	LeadX1, LeadX2, LeadY num
 }
 
 // span is the time range a timeline shows and the origin of its axis.
@@ -420,15 +424,33 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 	keys := slices.Clone(h.Keys)
 	slices.SortStableFunc(keys, func(a, b chaos.KeySighting) int { return a.Published.Compare(b.Published) })
 	cy := float64(tl.Keys.Y) + tlThinH/2
+	labelEnd := 0.0
 	for _, k := range keys {
-		kx := x(k.Published)
-		km := keyMark{
-			D:      fmt.Sprintf("M%s %sl4 4l-4 4l-4 -4z", num(kx), num(cy-4)),
-			LabelX: num(kx + 6), LabelY: num(cy + 3.5),
-			Title: fmt.Sprintf("key %s published at %s", k.Kid, offset(sp.origin, k.Published)),
-		}
-		if len(keys) <= 8 {
+		kx := tlLeft
+		km := keyMark{Title: fmt.Sprintf("key %s published before the run", k.Kid), Label: k.Kid + " (before)"}
+		if !k.Published.IsZero() {
+			kx = x(k.Published)
+			km.Title = fmt.Sprintf("key %s published at %s", k.Kid, offset(sp.origin, k.Published))
 			km.Label = k.Kid
+			if h.KeyLead > 0 {
+				signs := k.Published.Add(h.KeyLead)
+				km.Title += fmt.Sprintf(", may sign from %s", offset(sp.origin, signs))
+				km.LeadX1, km.LeadX2, km.LeadY = num(kx), num(min(x(signs), tlWidth-tlRight)), num(cy+5.5)
+			}
+		}
+		if slices.Contains(h.Revoked, k.Kid) {
+			km.Revoked = true
+			km.Title += ", revoked on purpose"
+		}
+		km.D = fmt.Sprintf("M%s %sl4 4l-4 4l-4 -4z", num(kx), num(cy-4))
+		km.LabelX, km.LabelY = num(kx+6), num(cy+3.5)
+		// A label that would run into the previous one is left out; the
+		// diamond's tooltip still names the key.
+		if kx+6 < labelEnd {
+			km.Label = ""
+		}
+		if km.Label != "" {
+			labelEnd = kx + 6 + float64(len(km.Label))*6.2 + 4
 		}
 		tl.KeyMarks = append(tl.KeyMarks, km)
 	}
