@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +152,7 @@ func worst(m map[string]time.Duration) (key string, d time.Duration, ok bool) {
 // 120ms, 1.2s, 12s, 2m5s.
 func fmtDur(d time.Duration) string {
 	if d < 0 {
-		return "-" + fmtDur(-d)
+		return "-" + fmtDur(-max(d, -math.MaxInt64)) // -MinInt64 overflows
 	}
 	switch {
 	case d == 0:
@@ -165,7 +166,11 @@ func fmtDur(d time.Duration) string {
 	case d < time.Minute:
 		return trimFloat(d.Seconds(), 1) + "s"
 	default:
-		return d.Round(time.Second).String()
+		r := d.Round(time.Second)
+		if r%time.Second != 0 { // Round saturated
+			r = d.Truncate(time.Second)
+		}
+		return r.String()
 	}
 }
 

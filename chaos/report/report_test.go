@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"html/template"
+	"math"
 	"reflect"
 	"regexp"
 	"strings"
@@ -375,6 +376,7 @@ func TestFmtDur(t *testing.T) {
 		{12 * time.Second, "12s"},
 		{125 * time.Second, "2m5s"},
 		{-3 * time.Second, "-3s"},
+		{math.MinInt64, "-2562047h47m16s"},
 	} {
 		if got := fmtDur(tc.d); got != tc.want {
 			t.Errorf("fmtDur(%v): got %q, want %q", tc.d, got, tc.want)
@@ -400,5 +402,55 @@ func TestWorst(t *testing.T) {
 				t.Errorf("got %q %v %v, want %q %v %v", key, d, ok, tc.key, tc.d, tc.exists)
 			}
 		})
+	}
+}
+
+func TestTimelineOddHistory(t *testing.T) {
+	// Events in regions the history does not list, a fault never healed,
+	// a key with no time, an event before Start.
+	h := chaos.History{
+		Scenario: "odd", Regions: []string{"eu"}, Start: at(10), FaultsStart: at(20), End: at(60),
+		Events: []chaos.Event{
+			{Probe: chaos.ProbeHTTPLogin, Region: "eu", Start: at(5), Latency: time.Second, OK: true},
+			{Probe: chaos.ProbeHTTPLogin, Region: "us", Start: at(30), Latency: 0, OK: false, Err: "refused"},
+			{Probe: chaos.ProbeBrowserLogin, Region: "", Start: at(40), Latency: time.Hour, OK: false, Err: "timeout"},
+			{Probe: chaos.ProbeRegister, Region: "eu", Start: at(41), Latency: time.Second, OK: false},
+		},
+		Faults: []chaos.FaultWindow{{Fault: "kill-node", Target: "eu-1", Start: at(20)}},
+		Keys:   []chaos.KeySighting{{Kid: "k1"}},
+	}
+	tl := newTimeline(h, chaos.Measurements{})
+	var names []string
+	for _, l := range tl.Lanes {
+		names = append(names, l.Name)
+	}
+	if want := []string{"eu", "(no region)", "us"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("lanes: got %q, want %q", names, want)
+	}
+	if len(tl.Fail) != 2 || len(tl.OK) != 1 {
+		t.Errorf("got %d red and %d green marks, want 2 and 1 (registrations are not drawn)", len(tl.Fail), len(tl.OK))
+	}
+	if len(tl.Faults) != 1 || !strings.HasSuffix(tl.Faults[0].Label, "(not healed)") || tl.Faults[0].X+tl.Faults[0].W != tl.PlotRight {
+		t.Errorf("got faults %+v, want one unhealed up to the right edge", tl.Faults)
+	}
+	in := func(what string, x num) {
+		if x < tl.PlotLeft || x > tl.PlotRight {
+			t.Errorf("%s: x %v outside the plot [%v, %v]", what, x, tl.PlotLeft, tl.PlotRight)
+		}
+	}
+	for _, m := range append(append([]mark(nil), tl.OK...), tl.Fail...) {
+		in("mark", m.X)
+		if m.Y < tl.LanesTop || m.Y > tl.LanesBottom {
+			t.Errorf("mark y %v outside the lanes [%v, %v]", m.Y, tl.LanesTop, tl.LanesBottom)
+		}
+	}
+	for _, tk := range tl.Ticks {
+		in("tick "+tk.Label, tk.X)
+	}
+	if len(tl.Ticks) == 0 || tl.Ticks[0].Label != "-5s" {
+		t.Errorf("got ticks %+v, want them to start at -5s (the event before Start)", tl.Ticks)
+	}
+	if len(tl.KeyMarks) != 1 || tl.KeyMarks[0].Label != "k1 (before)" {
+		t.Errorf("got key marks %+v, want k1 published before the run", tl.KeyMarks)
 	}
 }

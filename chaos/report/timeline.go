@@ -144,8 +144,8 @@ type keyMark struct {
 // span is the time range a timeline shows and the origin of its axis.
 type span struct{ origin, t0, t1 time.Time }
 
-// spanOf is History.Start to History.End, widened to every event, fault
-// and sighting so that nothing falls off the picture.
+// spanOf is History.Start to History.End, widened to every event start,
+// fault and sighting so that nothing falls off the picture.
 func spanOf(h chaos.History) (span, bool) {
 	var t0, t1 time.Time
 	add := func(t time.Time) {
@@ -164,8 +164,7 @@ func spanOf(h chaos.History) (span, bool) {
 	add(h.FaultsStart)
 	add(h.Healed)
 	for _, e := range h.Events {
-		add(e.Start)
-		add(e.End())
+		add(e.Start) // marks are drawn at the start: a long timeout must not stretch the axis
 	}
 	for _, f := range h.Faults {
 		add(f.Start)
@@ -254,7 +253,11 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 	}
 	plotW := tlWidth - tlLeft - tlRight
 	total := sp.t1.Sub(sp.t0).Seconds()
+	// x is where t falls; a zero time (unknown) falls at the left edge.
 	x := func(t time.Time) float64 {
+		if t.IsZero() {
+			return tlLeft
+		}
 		return tlLeft + t.Sub(sp.t0).Seconds()/total*plotW
 	}
 
@@ -313,6 +316,9 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 	for i, r := range regionsOf(h, m) {
 		laneOf[r] = i
 		l := lane{Name: r, Y: num(y), H: tlLaneH, LabelY: num(y + 12)}
+		if r == "" {
+			l.Name = "(no region)"
+		}
 		for d := scale.lo; d <= scale.hi+1e-9; d++ {
 			lat := time.Duration(math.Pow(10, d) * float64(time.Second))
 			ly := latY(y, scale, lat)
@@ -341,6 +347,9 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 	step := tickStep(total)
 	first := math.Ceil(sp.t0.Sub(sp.origin).Seconds()/step) * step
 	for s := first; s <= sp.t1.Sub(sp.origin).Seconds()+1e-9; s += step {
+		if s == 0 {
+			s = 0 // not -0
+		}
 		t := sp.origin.Add(time.Duration(s * float64(time.Second)))
 		tl.Ticks = append(tl.Ticks, xTick{X: num(x(t)), Label: trimFloat(s, 0) + "s"})
 	}
@@ -361,10 +370,11 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 		if i, ok := laneOf[p.f.Target]; ok {
 			fs.Y, fs.H = tl.Lanes[i].Y, tl.Lanes[i].H
 		}
-		fs.Title = fmt.Sprintf("%s on %s: %s to %s (%s)", p.f.Fault, p.f.Target,
-			offset(sp.origin, p.f.Start), offset(sp.origin, p.f.End), fmtDur(p.f.End.Sub(p.f.Start)))
 		if p.f.End.IsZero() {
 			fs.Title = fmt.Sprintf("%s on %s: from %s, not healed", p.f.Fault, p.f.Target, offset(sp.origin, p.f.Start))
+		} else {
+			fs.Title = fmt.Sprintf("%s on %s: %s to %s (%s)", p.f.Fault, p.f.Target,
+				offset(sp.origin, p.f.Start), offset(sp.origin, p.f.End), fmtDur(p.f.End.Sub(p.f.Start)))
 		}
 		if p.f.Err != "" {
 			fs.Title += ": " + p.f.Err
