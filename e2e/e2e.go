@@ -42,7 +42,10 @@ const (
 
 // Env is an environment the flows run against.
 type Env struct {
-	Issuer      string
+	Issuer string
+	// GlobalLogin is the bridge's URL under the global name ("" when the
+	// environment has none).
+	GlobalLogin string
 	Login       map[string]string // region → bridge URL
 	AuthURLs    map[string]string // region → authorization endpoint on the region's own host
 	HydraAdmin  string
@@ -67,7 +70,7 @@ func FromTopology(top infra.Topology, databaseURL func(ctx context.Context, db s
 		Issuer: top.IssuerURL(), Login: map[string]string{}, AuthURLs: map[string]string{},
 		HydraAdmin: top.AdminURL(infra.HostHydra, top.Primary()), KratosAdmin: top.AdminURL(infra.HostKratos, top.Primary()),
 		Mail: top.MailURL(), HostRules: top.ChromiumHostRules(), HTTP: top.HTTPClient(30 * time.Second),
-		FirstPartyClientID: infra.FirstPartyTestID,
+		FirstPartyClientID: infra.FirstPartyTestID, GlobalLogin: top.PublicURL(infra.HostLogin, ""),
 	}
 	for _, r := range top.Regions {
 		e.Login[r] = top.PublicURL(infra.HostLogin, r)
@@ -170,6 +173,7 @@ type App struct {
 	*rp.App
 	URL      string
 	ClientID string
+	secret   string
 
 	env    Env
 	srv    *http.Server
@@ -216,7 +220,7 @@ func (e Env) StartApp(ctx context.Context, o AppOptions) (*App, error) {
 		ln.Close()
 		return nil, fmt.Errorf("register the app's OAuth2 client: %w", err)
 	}
-	a.ClientID = created.GetClientId()
+	a.ClientID, a.secret = created.GetClientId(), created.GetClientSecret()
 	app, err := rp.New(rp.Config{
 		Issuer: e.Issuer, ClientID: a.ClientID, ClientSecret: created.GetClientSecret(), BaseURL: base,
 		Scopes: []string{"email", "profile"}, AuthURLs: e.AuthURLs,
@@ -239,6 +243,10 @@ func (e Env) StartApp(ctx context.Context, o AppOptions) (*App, error) {
 	go a.srv.Serve(ln)
 	return a, nil
 }
+
+// ClientSecret is the app's OAuth2 client secret (the chaos probes sign in
+// with the app's client over HTTP too).
+func (a *App) ClientSecret() string { return a.secret }
 
 // Login returns the login a flow tagged with probe completed at the app.
 func (a *App) Login(probe string) (rp.Login, bool) {
@@ -282,3 +290,28 @@ func (e Env) DeleteIdentities(ctx context.Context, emails []string) error {
 }
 
 func randomSecret() string { return rand.Text() + rand.Text() }
+
+// CreateIdentity creates an identity with a password through the admin
+// API (faster than a registration: the chaos probes' users).
+func (e Env) CreateIdentity(ctx context.Context, email, password string) error {
+	body := ory.CreateIdentityBody{SchemaId: "default", Traits: map[string]any{"email": email}}
+	pw := ory.IdentityWithCredentialsPasswordConfig{}
+	pw.SetPassword(password)
+	creds := ory.IdentityWithCredentialsPassword{}
+	creds.SetConfig(pw)
+	body.SetCredentials(ory.IdentityWithCredentials{Password: &creds})
+	_, _, err := e.adminAPI(e.KratosAdmin).IdentityAPI.CreateIdentity(ctx).CreateIdentityBody(body).Execute()
+	if err != nil {
+		return fmt.Errorf("create identity %s: %w", email, err)
+	}
+	return nil
+}
+
+// IdentityExists reports whether an identity signs in with email.
+func (e Env) IdentityExists(ctx context.Context, email string) (bool, error) {
+	ids, _, err := e.adminAPI(e.KratosAdmin).IdentityAPI.ListIdentities(ctx).CredentialsIdentifier(email).Execute()
+	if err != nil {
+		return false, fmt.Errorf("find identity %s: %w", email, err)
+	}
+	return len(ids) > 0, nil
+}

@@ -372,3 +372,7 @@ func (s *Stack) gateway(r string, tags images.Tags) (nodeSpec, error) {
 		probe:    &probe{path: "/version", port: config.ToxiproxyAPIPort},
 	}, nil
 }
+
+// ReplicaName is the container name of replica i (from 1) of a regional
+// service in region r, as fault injection names nodes.
+func (s *Stack) ReplicaName(r, svc string, i int) string { return s.replicaName(r, svc, i) }

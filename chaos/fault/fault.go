@@ -1,0 +1,317 @@
+// Package fault holds the faults a chaos scenario injects, as values: each
+// names itself and its target, says whether a target can take it, injects
+// itself and heals itself. Node faults go through infra/faults (kill, pause,
+// cut, latency); key faults drive keyrotation against the stack's Vault
+// and Hydra (scheduled rotation, emergency revoke).
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/infra/faults"
+	"github.com/idstack/idstack/infra/stack"
+	"github.com/idstack/idstack/keyrotation"
+)
+
+// ErrUnavailable is returned by Available when a target cannot take a
+// fault (e.g. a CockroachDB-only fault on PostgreSQL).
+var ErrUnavailable = errors.New("fault unavailable on this target")
+
+// Env is what faults act on.
+type Env struct {
+	Stack    *stack.Stack
+	Injector *faults.Injector
+	// Rotator rotates Hydra's ID-token keys through Vault; nil where the
+	// target has no key rotation set up.
+	Rotator *keyrotation.Rotator
+	// Revoked is told of every kid revoked on purpose.
+	Revoked func(kid string)
+	// Log receives progress lines.
+	Log func(format string, args ...any)
+}
+
+func (e Env) logf(format string, args ...any) {
+	if e.Log != nil {
+		e.Log(format, args...)
+	}
+}
+
+// Fault is one kind of trouble.
+type Fault interface {
+	// Name is the fault's kind, e.g. "kill".
+	Name() string
+	// Target names what it hits: nodes, a service, a region.
+	Target() string
+	// Available says whether env can take the fault.
+	Available(env Env) error
+	Inject(ctx context.Context, env Env) error
+	Heal(ctx context.Context, env Env) error
+}
+
+// Kill SIGKILLs replicas of a service in a region; healing starts them.
+type Kill struct {
+	Service, Region string
+	Replicas        []int // from 1
+}
+
+func (f Kill) Name() string { return "kill" }
+func (f Kill) Target() string {
+	var r []string
+	for _, i := range f.Replicas {
+		r = append(r, fmt.Sprint(i))
+	}
+	return fmt.Sprintf("%s %s #%s", f.Region, f.Service, strings.Join(r, ","))
+}
+func (f Kill) Available(env Env) error { return needReplicas(env, f.Service, f.Replicas) }
+func (f Kill) Inject(ctx context.Context, env Env) error {
+	for _, i := range f.Replicas {
+		if err := env.Injector.Kill(ctx, env.Stack.ReplicaName(f.Region, f.Service, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (f Kill) Heal(ctx context.Context, env Env) error {
+	var errs []error
+	for _, i := range f.Replicas {
+		errs = append(errs, env.Injector.Start(ctx, env.Stack.ReplicaName(f.Region, f.Service, i)))
+	}
+	return errors.Join(errs...)
+}
+
+func needReplicas(env Env, svc string, replicas []int) error {
+	n := env.Stack.Topology.Replicas[svc]
+	for _, i := range replicas {
+		if i < 1 || i > n {
+			return fmt.Errorf("%w: %s has %d replicas, no #%d", ErrUnavailable, svc, n, i)
+		}
+	}
+	return nil
+}
+
+// Pause freezes one replica (SIGSTOP through the cgroup freezer): it
+// keeps its connections open and answers nothing.
+type Pause struct {
+	Service, Region string
+	Replica         int
+}
+
+func (f Pause) Name() string            { return "pause" }
+func (f Pause) Target() string          { return fmt.Sprintf("%s %s #%d", f.Region, f.Service, f.Replica) }
+func (f Pause) Available(env Env) error { return needReplicas(env, f.Service, []int{f.Replica}) }
+func (f Pause) Inject(ctx context.Context, env Env) error {
+	return env.Injector.Pause(ctx, env.Stack.ReplicaName(f.Region, f.Service, f.Replica))
+}
+func (f Pause) Heal(ctx context.Context, env Env) error {
+	return env.Injector.Unpause(ctx, env.Stack.ReplicaName(f.Region, f.Service, f.Replica))
+}
+
+// CutRegion takes a region off the WAN.
+type CutRegion struct{ Region string }
+
+func (f CutRegion) Name() string   { return "cut-region" }
+func (f CutRegion) Target() string { return f.Region }
+func (f CutRegion) Available(env Env) error {
+	if env.Stack.Topology.RegionIndex(f.Region) < 0 {
+		return fmt.Errorf("%w: no region %s", ErrUnavailable, f.Region)
+	}
+	return nil
+}
+func (f CutRegion) Inject(ctx context.Context, env Env) error {
+	return env.Injector.CutRegion(ctx, f.Region)
+}
+func (f CutRegion) Heal(ctx context.Context, env Env) error {
+	return env.Injector.RestoreRegion(ctx, f.Region)
+}
+
+// SlowWAN adds latency with jitter to every region's WAN link: each region
+// then talks to the database, Vault and the other regions across it.
+type SlowWAN struct{ Latency, Jitter time.Duration }
+
+func (f SlowWAN) Name() string            { return "slow-wan" }
+func (f SlowWAN) Target() string          { return fmt.Sprintf("every region, %s ±%s", f.Latency, f.Jitter) }
+func (f SlowWAN) Available(env Env) error { return nil }
+func (f SlowWAN) Inject(ctx context.Context, env Env) error {
+	for _, r := range env.Stack.Topology.Regions {
+		if err := env.Injector.SlowLink(ctx, r, f.Latency, f.Jitter); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (f SlowWAN) Heal(ctx context.Context, env Env) error {
+	var errs []error
+	for _, r := range env.Stack.Topology.Regions {
+		errs = append(errs, env.Injector.FastLink(ctx, r))
+	}
+	return errors.Join(errs...)
+}
+
+// KillRole SIGKILLs the global node with a role (the database, Vault) and
+// starts it again on heal: a crash and a restart.
+type KillRole struct {
+	Role string
+	// Node picks one node when several have the role (CockroachDB), from 1.
+	Node int
+	// NeedsCockroach makes the fault unavailable on PostgreSQL.
+	NeedsCockroach bool
+}
+
+func (f KillRole) Name() string { return "kill" }
+func (f KillRole) Target() string {
+	if f.Node > 0 {
+		return fmt.Sprintf("%s #%d", f.Role, f.Node)
+	}
+	return f.Role
+}
+func (f KillRole) Available(env Env) error {
+	if f.NeedsCockroach && env.Stack.Topology.Database != infra.DatabaseCockroach {
+		return fmt.Errorf("%w: needs a CockroachDB cluster (%s)", ErrUnavailable, stack.ErrCockroachUnavailable)
+	}
+	return nil
+}
+func (f KillRole) node(ctx context.Context, env Env) (string, error) {
+	nodes, err := env.Stack.Nodes(ctx)
+	if err != nil {
+		return "", err
+	}
+	var named []string
+	for _, n := range nodes {
+		if n.Role == f.Role {
+			named = append(named, n.Name)
+		}
+	}
+	i := max(f.Node, 1) - 1
+	if i >= len(named) {
+		return "", fmt.Errorf("%w: %d %s nodes, no #%d", ErrUnavailable, len(named), f.Role, i+1)
+	}
+	return named[i], nil
+}
+func (f KillRole) Inject(ctx context.Context, env Env) error {
+	name, err := f.node(ctx, env)
+	if err != nil {
+		return err
+	}
+	return env.Injector.Kill(ctx, name)
+}
+func (f KillRole) Heal(ctx context.Context, env Env) error {
+	name, err := f.node(ctx, env)
+	if err != nil {
+		return err
+	}
+	return env.Injector.Start(ctx, name)
+}
+
+// Rotate runs the key rotation job every Every while the fault is active:
+// a scheduled rotation at test cadence, pre-publishing and promoting keys
+// while logins run. A step that fails (Vault down) is logged and retried
+// at the next tick; healing runs one last step that must succeed.
+type Rotate struct {
+	Every time.Duration
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (f *Rotate) Name() string { return "rotate-keys" }
+func (f *Rotate) Target() string {
+	return fmt.Sprintf("%s, a step every %s", keyrotation.SetIDToken, f.Every)
+}
+func (f *Rotate) Available(env Env) error {
+	if env.Rotator == nil {
+		return fmt.Errorf("%w: no key rotation on this target", ErrUnavailable)
+	}
+	return nil
+}
+func (f *Rotate) Inject(ctx context.Context, env Env) error {
+	if _, err := env.Rotator.Step(ctx); err != nil {
+		return fmt.Errorf("first rotation step: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.cancel, f.done = cancel, make(chan struct{})
+	go func() {
+		defer close(f.done)
+		t := time.NewTicker(f.Every)
+		defer t.Stop()
+		for n := 0; n < 1000; n++ {
+			select {
+			case <-lctx.Done():
+				return
+			case <-t.C:
+			}
+			sctx, scancel := context.WithTimeout(lctx, f.Every*3)
+			out, err := env.Rotator.Step(sctx)
+			scancel()
+			if err != nil {
+				env.logf("rotation step: %v", err)
+				continue
+			}
+			for _, o := range out {
+				for _, e := range o.Transitions {
+					env.logf("rotation: %s %s %s", o.Set, e.Event, e.Kid)
+				}
+			}
+		}
+	}()
+	return nil
+}
+func (f *Rotate) Heal(ctx context.Context, env Env) error {
+	f.mu.Lock()
+	if f.cancel != nil {
+		f.cancel()
+		<-f.done
+		f.cancel = nil
+	}
+	f.mu.Unlock()
+	if _, err := env.Rotator.Step(ctx); err != nil {
+		return fmt.Errorf("rotation after heal: %w", err)
+	}
+	return nil
+}
+
+// Revoke revokes the ID-token set's signing key at once (emergency): the
+// standby signs from now on and the revoked kid leaves every region.
+type Revoke struct{}
+
+func (Revoke) Name() string   { return "revoke" }
+func (Revoke) Target() string { return "the active " + keyrotation.SetIDToken + " key" }
+func (Revoke) Available(env Env) error {
+	if env.Rotator == nil {
+		return fmt.Errorf("%w: no key rotation on this target", ErrUnavailable)
+	}
+	return nil
+}
+func (Revoke) Inject(ctx context.Context, env Env) error {
+	r := env.Rotator
+	// Make sure a journal and a standby exist, then revoke the signer.
+	if _, err := r.Step(ctx); err != nil {
+		return fmt.Errorf("rotation step before revoke: %w", err)
+	}
+	j, err := r.Store.ReadJournal(ctx, keyrotation.SetRef{Issuer: r.Issuer, Set: keyrotation.SetIDToken})
+	if err != nil {
+		return err
+	}
+	active := j.Active()
+	if active == nil {
+		return errors.New("revoke: no active key in the journal")
+	}
+	if env.Revoked != nil {
+		env.Revoked(active.Kid)
+	}
+	rep, err := r.Revoke(ctx, active.Kid, "chaos: emergency revoke under load", 30*time.Second)
+	if err != nil {
+		return err
+	}
+	env.logf("revoked %s: gone everywhere after %s", active.Kid, rep.GoneEverywhere)
+	return nil
+}
+func (Revoke) Heal(ctx context.Context, env Env) error { return nil }
