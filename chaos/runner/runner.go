@@ -300,9 +300,12 @@ func schedule(ctx context.Context, fenv fault.Env, sc scenario.Scenario, o Optio
 		go func() {
 			defer wg.Done()
 			sleep(ctx, t.At)
+			if ctx.Err() != nil {
+				return // interrupted before its time: never injected
+			}
 			w := chaos.FaultWindow{Fault: t.Fault.Name(), Target: t.Fault.Target(), Start: time.Now()}
 			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			err := t.Fault.Inject(ictx, fenv)
+			err := guard(func() error { return t.Fault.Inject(ictx, fenv) })
 			cancel()
 			if err != nil {
 				w.Err = "inject: " + err.Error()
@@ -310,8 +313,10 @@ func schedule(ctx context.Context, fenv fault.Env, sc scenario.Scenario, o Optio
 				o.logf("    +%s injected %s %s", time.Since(h.Start).Round(100*time.Millisecond), w.Fault, w.Target)
 				sleep(ctx, t.For)
 			}
+			// Heal also after a failed or panicking inject: part of it may
+			// have happened.
 			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			if herr := t.Fault.Heal(hctx, fenv); herr != nil {
+			if herr := guard(func() error { return t.Fault.Heal(hctx, fenv) }); herr != nil {
 				w.Err = strings.TrimPrefix(w.Err+"; heal: "+herr.Error(), "; ")
 			}
 			cancel()
@@ -333,6 +338,17 @@ func schedule(ctx context.Context, fenv fault.Env, sc scenario.Scenario, o Optio
 	}
 	sort.Slice(windows, func(i, j int) bool { return windows[i].Start.Before(windows[j].Start) })
 	return windows, errors.Join(errs...)
+}
+
+// guard runs fn and turns a panic into an error, so that one fault's bug
+// cannot leave the others unhealed.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn()
 }
 
 // steadyState checks health and signs a probe user in through every

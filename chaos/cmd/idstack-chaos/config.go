@@ -1,0 +1,140 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/chaos/report"
+	"github.com/idstack/idstack/chaos/runner"
+	"github.com/idstack/idstack/chaos/scenario"
+	"github.com/idstack/idstack/infra"
+	"github.com/idstack/idstack/internal/svc"
+)
+
+// Targets by name. Only the local topology exists today; a Kubernetes
+// target (pods deleted, NetworkPolicy partitions) implements the same
+// runner.Target.
+const targetLocal = "local"
+
+// config is every setting of run (and list, which needs the topology and
+// seed to name the replicas a scenario hits).
+type config struct {
+	Target    string
+	Suite     string
+	Scenarios string
+	Seed      int
+	Replay    string
+	DryRun    bool
+	Up        bool
+	Name      string
+	BasePort  int
+	Root      string
+	StateDir  string
+	ReportDir string
+	Options   runner.Options
+}
+
+func defaultConfig() config {
+	top := infra.Default()
+	return config{
+		Target: targetLocal, Suite: scenario.SuiteDefault, Seed: int(time.Now().UnixNano() % 1e9),
+		Name: top.Name, BasePort: top.BasePort, Root: ".", ReportDir: "results/chaos",
+		Options: runner.DefaultOptions(),
+	}
+}
+
+func (c *config) flags(name string) *svc.Flags {
+	fs := svc.NewFlags("idstack-chaos "+name, "IDSTACK_CHAOS", os.LookupEnv)
+	fs.String(&c.Target, "target", "where the scenarios run: local (the Docker topology of infra)")
+	fs.String(&c.Suite, "suite", "suite to run: default (every scenario) or short")
+	fs.String(&c.Scenarios, "scenario", "comma-separated scenario names instead of a suite")
+	fs.Int(&c.Seed, "seed", "seed that picks replicas and regions and drives the probes (a report names it)")
+	fs.String(&c.Replay, "replay", "a report.json whose seed and scenarios to run again")
+	fs.String(&c.Name, "name", "name of the local stack (make up's is idstack)")
+	fs.Int(&c.BasePort, "base-port", "first loopback port of the local stack")
+	fs.String(&c.Root, "root", "repository root (bin/ and .cache/ are there)")
+	fs.String(&c.StateDir, "state-dir", "directory of stack state (default ROOT/.run)")
+	if name == "run" {
+		fs.Bool(&c.DryRun, "dry-run", "print the plan and exit")
+		fs.Bool(&c.Up, "up", "bring the stack up first and remove it after (else use a running one)")
+		fs.String(&c.ReportDir, "report-dir", "where report.json, report.html and report.md go")
+		fs.Duration(&c.Options.Warmup, "warmup", "traffic before a scenario's first fault")
+		fs.Duration(&c.Options.Settle, "settle", "traffic after a scenario's last heal")
+		fs.Duration(&c.Options.LoginEvery, "login-every", "HTTP login period per region (the global name counts as one)")
+		fs.Duration(&c.Options.RegisterEvery, "register-every", "registration period (0: none)")
+		fs.Duration(&c.Options.BrowserEvery, "browser-every", "Chromium login period (0: no browser probe)")
+		fs.Duration(&c.Options.VerifierTTL, "verifier-ttl", "how long the token verifier caches the JWKS")
+	}
+	return fs
+}
+
+// validate checks the settings and resolves the replay file; errors name
+// the field.
+func (c *config) validate() error {
+	if c.Target != targetLocal {
+		return fmt.Errorf("target: %q, want %s (a Kubernetes target is not built yet)", c.Target, targetLocal)
+	}
+	if c.Replay != "" {
+		f, err := os.Open(c.Replay)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		defer f.Close()
+		r, err := report.ReadJSON(f)
+		if err != nil {
+			return fmt.Errorf("replay: %s: %w", c.Replay, err)
+		}
+		c.Seed = int(r.Seed)
+		var names []string
+		for _, res := range r.Results {
+			names = append(names, res.History.Scenario)
+		}
+		if len(names) == 0 {
+			return fmt.Errorf("replay: %s has no scenarios", c.Replay)
+		}
+		c.Scenarios = strings.Join(names, ",")
+	}
+	if c.Scenarios == "" && c.Suite != scenario.SuiteDefault && c.Suite != scenario.SuiteShort {
+		return fmt.Errorf("suite: %q, want %s or %s", c.Suite, scenario.SuiteDefault, scenario.SuiteShort)
+	}
+	o := c.Options
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		min  time.Duration
+	}{
+		{"warmup", o.Warmup, time.Second}, {"settle", o.Settle, time.Second},
+		{"login-every", o.LoginEvery, 50 * time.Millisecond}, {"verifier-ttl", o.VerifierTTL, 0},
+	} {
+		if d.v < d.min {
+			errs = append(errs, fmt.Errorf("%s: %s, want at least %s", d.name, d.v, d.min))
+		}
+	}
+	if o.RegisterEvery < 0 || o.BrowserEvery < 0 {
+		errs = append(errs, errors.New("register-every, browser-every: want 0 (off) or a positive period"))
+	}
+	if c.ReportDir == "" {
+		errs = append(errs, errors.New("report-dir: empty"))
+	}
+	if c.StateDir == "" {
+		c.StateDir = filepath.Join(c.Root, ".run")
+	}
+	return errors.Join(errs...)
+}
+
+// topology is the local topology the run targets: the default regions and
+// replicas under the configured name and ports.
+func (c *config) topology() (infra.Topology, error) {
+	t := infra.Default()
+	t.Name, t.BasePort = c.Name, c.BasePort
+	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+

@@ -1,0 +1,72 @@
+// Command idstack-chaos runs idstack's fault scenarios under live logins
+// and gates a release on the verdict.
+//
+//	idstack-chaos list [flags]        the scenario catalogue
+//	idstack-chaos run [flags]         run a suite or named scenarios, write the report
+//	idstack-chaos render REPORT.json  render a kept report again (HTML, Markdown)
+//
+// Exit codes: 0 every scenario passed; 1 an SLO or invariant failed (the
+// gate is closed); 2 the run could not be made (bad flags, no stack, the
+// steady state failed before any fault).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/idstack/idstack/internal/svc"
+)
+
+// Exit codes.
+const (
+	exitPass   = 0
+	exitFailed = 1
+	exitError  = 2
+)
+
+func main() {
+	ctx, stop := svc.SignalContext(context.Background())
+	code := Run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: idstack-chaos <list|run|render> [flags]
+run "idstack-chaos <command> -h" for its flags`
+
+// errGateClosed says the run finished and at least one scenario failed.
+var errGateClosed = errors.New("gate closed: a scenario failed its SLO or an invariant")
+
+// Run runs a subcommand and returns the process exit code.
+func Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, usage)
+		return exitError
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "list":
+		err = runList(rest)
+	case "run":
+		err = runRun(ctx, rest)
+	case "render":
+		err = runRender(rest)
+	case "-h", "--help", "help":
+		fmt.Println(usage)
+		return exitPass
+	default:
+		err = fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	switch {
+	case err == nil, errors.Is(err, svc.ErrHelp):
+		return exitPass
+	case errors.Is(err, errGateClosed):
+		fmt.Fprintln(os.Stderr, "idstack-chaos:", err)
+		return exitFailed
+	default:
+		fmt.Fprintln(os.Stderr, "idstack-chaos:", err)
+		return exitError
+	}
+}

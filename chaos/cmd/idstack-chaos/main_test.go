@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/report"
+)
+
+func TestValidateNamesTheField(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*config)
+		want   string
+	}{
+		{"target", func(c *config) { c.Target = "k8s" }, "target:"},
+		{"suite", func(c *config) { c.Suite = "long" }, "suite:"},
+		{"warmup", func(c *config) { c.Options.Warmup = 0 }, "warmup:"},
+		{"login period", func(c *config) { c.Options.LoginEvery = time.Millisecond }, "login-every:"},
+		{"report dir", func(c *config) { c.ReportDir = "" }, "report-dir:"},
+		{"replay file", func(c *config) { c.Replay = "/nonexistent/report.json" }, "replay:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := defaultConfig()
+			tt.change(&c)
+			err := c.validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+	c := defaultConfig()
+	if err := c.validate(); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}
+
+// A replay takes the seed and scenarios of the report it names.
+func TestReplayReadsSeedAndScenarios(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chaos.SuiteResult{Seed: 1234, Results: []chaos.Result{
+		{History: chaos.History{Scenario: "cut-region"}}, {History: chaos.History{Scenario: "slow-wan"}},
+	}}
+	if err := report.WriteJSON(f, r); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	c := defaultConfig()
+	c.Replay = path
+	if err := c.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Seed != 1234 || c.Scenarios != "cut-region,slow-wan" {
+		t.Errorf("got seed %d, scenarios %q, want 1234 and cut-region,slow-wan", c.Seed, c.Scenarios)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{nil, exitError},
+		{[]string{"bogus"}, exitError},
+		{[]string{"run", "--suite", "long"}, exitError},
+		{[]string{"run", "--dry-run", "--suite", "short", "--seed", "3"}, exitPass},
+		{[]string{"list"}, exitPass},
+		{[]string{"render"}, exitError},
+	}
+	for _, tt := range tests {
+		if got := Run(ctx, tt.args); got != tt.want {
+			t.Errorf("Run(%q) = %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/idstack/idstack/chaos/report"
+)
+
+// runRender renders a kept report.json again as HTML and Markdown beside
+// it (or into -out), and prints the Markdown.
+func runRender(args []string) error {
+	c := defaultConfig()
+	fs := c.flags("render")
+	var out string
+	fs.String(&out, "out", "directory for report.html and report.md (default: beside the JSON)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("render: want one report.json")
+	}
+	in := fs.Arg(0)
+	f, err := os.Open(in)
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	defer f.Close()
+	r, err := report.ReadJSON(f)
+	if err != nil {
+		return fmt.Errorf("render %s: %w", in, err)
+	}
+	if out == "" {
+		out = filepath.Dir(in)
+	}
+	return writeReport(out, r, false)
+}

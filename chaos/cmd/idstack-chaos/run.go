@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/report"
+	"github.com/idstack/idstack/chaos/runner"
+	"github.com/idstack/idstack/chaos/scenario"
+	"github.com/idstack/idstack/chaos/target"
+	"github.com/idstack/idstack/infra/images"
+	"github.com/idstack/idstack/infra/stack"
+	"github.com/idstack/idstack/internal/svc"
+)
+
+// runRun runs the selected scenarios against the target and writes the
+// report. The stack is healed on every way out (and removed, with --up).
+func runRun(ctx context.Context, args []string) (err error) {
+	c := defaultConfig()
+	fs := c.flags("run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	top, err := c.topology()
+	if err != nil {
+		return err
+	}
+	selected, err := scenario.Select(scenario.Catalogue(top, int64(c.Seed)), c.Suite, svc.SplitList(c.Scenarios))
+	if err != nil {
+		return err
+	}
+	suiteName := c.Suite
+	if c.Scenarios != "" {
+		suiteName = "scenarios " + c.Scenarios
+	}
+	fmt.Fprintf(os.Stderr, "idstack-chaos: %s on %s:%s, seed %d, %d scenarios\n", suiteName, c.Target, top.Name, c.Seed, len(selected))
+	if c.DryRun {
+		for _, s := range selected {
+			fmt.Print(s.Plan())
+		}
+		return nil
+	}
+
+	s, err := stack.Connect(top, stack.Options{Root: c.Root, StateDir: c.StateDir, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	if c.Up {
+		tags, err := images.Builder{Pool: s.DockerPool(), Root: c.Root}.Tags()
+		if err != nil {
+			return fmt.Errorf("images (run make images): %w", err)
+		}
+		if err := s.Down(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("remove leftovers of %s: %w", top.Name, err)
+		}
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if derr := s.Down(dctx); derr != nil {
+				err = errors.Join(err, fmt.Errorf("down: %w", derr))
+			}
+		}()
+		if err := s.Up(ctx, tags); err != nil {
+			return fmt.Errorf("up: %w", err)
+		}
+	} else if _, err := s.LoadState(); err != nil {
+		return fmt.Errorf("no stack %q is running here (make up, or pass --up): %w", top.Name, err)
+	}
+
+	tgt, err := target.NewLocal(s)
+	if err != nil {
+		return err
+	}
+	// Heal whatever is still injected, on every way out: a panic included.
+	defer func() {
+		p := recover()
+		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if herr := tgt.HealAll(hctx); herr != nil {
+			err = errors.Join(err, fmt.Errorf("heal: %w", herr))
+		}
+		if p != nil {
+			panic(p)
+		}
+	}()
+
+	o := c.Options
+	o.Seed, o.Log, o.ResultsDir = int64(c.Seed), os.Stderr, filepath.Join(c.ReportDir, "browser")
+	res, runErr := runner.Run(ctx, tgt, selected, o)
+	res.Suite = suiteName
+	if len(res.Results) > 0 {
+		if werr := writeReport(c.ReportDir, res, true); werr != nil {
+			return errors.Join(runErr, werr)
+		}
+	}
+	switch {
+	case runErr != nil:
+		return runErr
+	case !res.Passed:
+		return errGateClosed
+	}
+	return nil
+}
+
+// writeReport writes report.json (unless only rendering), report.html and
+// report.md into dir and prints the Markdown.
+func writeReport(dir string, r chaos.SuiteResult, withJSON bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	writers := map[string]func(io.Writer, chaos.SuiteResult) error{
+		"report.md": report.WriteMarkdown, "report.html": report.WriteHTML,
+	}
+	if withJSON {
+		writers["report.json"] = report.WriteJSON
+	}
+	for name, write := range writers {
+		var b bytes.Buffer
+		if err := write(&b, r); err != nil {
+			return fmt.Errorf("report %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if name == "report.md" {
+			os.Stdout.Write(b.Bytes())
+		}
+	}
+	fmt.Fprintf(os.Stderr, "idstack-chaos: report in %s (report.html has the timelines)\n", dir)
+	return nil
+}

@@ -1,0 +1,89 @@
+package scenario
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/idstack/idstack/infra"
+)
+
+func TestCatalogueIsSeeded(t *testing.T) {
+	top := infra.Default()
+	a, b := Catalogue(top, 42), Catalogue(top, 42)
+	for i := range a {
+		if a[i].Plan() != b[i].Plan() {
+			t.Errorf("seed 42 gave two plans for %s:\n%s\n%s", a[i].Name, a[i].Plan(), b[i].Plan())
+		}
+	}
+	differ := false
+	for seed := int64(0); seed < 20 && !differ; seed++ {
+		c := Catalogue(top, seed)
+		for i := range a {
+			differ = differ || c[i].Plan() != a[i].Plan()
+		}
+	}
+	if !differ {
+		t.Error("twenty seeds all picked the same replicas and regions")
+	}
+}
+
+func TestCatalogueIsComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Catalogue(infra.Default(), 1) {
+		if seen[s.Name] {
+			t.Errorf("scenario %s twice", s.Name)
+		}
+		seen[s.Name] = true
+		if len(s.Faults) == 0 || s.Description == "" {
+			t.Errorf("%s: %d faults, description %q", s.Name, len(s.Faults), s.Description)
+		}
+		if s.SLO.MinSuccess <= 0 || s.SLO.MaxUnavailable <= 0 || s.SLO.MaxRecovery <= 0 {
+			t.Errorf("%s: SLO %+v has an unset bound", s.Name, s.SLO)
+		}
+		if s.Duration() <= 0 {
+			t.Errorf("%s: no duration", s.Name)
+		}
+	}
+	// What issue #6 names.
+	for _, n := range []string{"kill-hydra-replica", "kill-kratos-replica", "kill-bridge-replica", "region-loses-hydra",
+		"pause-kratos", "cut-region", "slow-wan", "kill-database", "kill-cockroach-node", "vault-down-during-rotation",
+		"scheduled-rotation", "emergency-revoke", "kill-during-rotation"} {
+		if !seen[n] {
+			t.Errorf("catalogue lacks %s", n)
+		}
+	}
+}
+
+func TestSelect(t *testing.T) {
+	all := Catalogue(infra.Default(), 1)
+	tests := []struct {
+		name    string
+		suite   string
+		names   []string
+		want    []string
+		wantErr bool
+	}{
+		{name: "short", suite: SuiteShort, want: []string{"kill-kratos-replica", "region-loses-hydra", "scheduled-rotation", "kill-during-rotation"}},
+		{name: "named, in the order given", names: []string{"slow-wan", "cut-region"}, want: []string{"slow-wan", "cut-region"}},
+		{name: "unknown name", names: []string{"nope"}, wantErr: true},
+		{name: "unknown suite", suite: "long", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Select(all, tt.suite, tt.names)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("got error %v, want error %v", err, tt.wantErr)
+			}
+			var names []string
+			for _, s := range got {
+				names = append(names, s.Name)
+			}
+			if !tt.wantErr && !reflect.DeepEqual(names, tt.want) {
+				t.Errorf("got %v, want %v", names, tt.want)
+			}
+		})
+	}
+	if got, _ := Select(all, SuiteDefault, nil); len(got) != len(all) {
+		t.Errorf("default suite has %d scenarios, want all %d", len(got), len(all))
+	}
+}
