@@ -137,4 +137,3 @@ func (c *config) topology() (infra.Topology, error) {
 	}
 	return t, nil
 }
-
