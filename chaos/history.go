@@ -38,6 +38,9 @@ type Event struct {
 	Kid string `json:"kid,omitempty"`
 	// Token identifies the token a verify event checked (its jti).
 	Token string `json:"token,omitempty"`
+	// SignedBy is, for a token whose header kid's key did not verify it,
+	// the kid of the published key that did.
+	SignedBy string `json:"signed_by,omitempty"`
 }
 
 // End is when the operation finished.
@@ -141,6 +144,10 @@ type CheckResult struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
+	// Known names the known upstream defect a failed check is down to,
+	// which the scenario's SLO tolerates: the check then counts as held,
+	// and the report says so.
+	Known string `json:"known,omitempty"`
 }
 
 // Result is a scenario's verdict: its history, figures and checks.
@@ -166,7 +173,19 @@ type SLO struct {
 	// Exempt lists the regions the scenario takes down on purpose (a cut
 	// region): MaxUnavailable does not apply to them, MaxRecovery does.
 	Exempt []string `json:"exempt,omitempty"`
+	// Tolerate lists known upstream defects (chaos.Defect...) whose checks
+	// do not close the gate; the report still lists every occurrence.
+	Tolerate []string `json:"tolerate,omitempty"`
 }
+
+// DefectHydraKidAtAuthorize is a defect of Hydra v2.3.0 that key rotation
+// shows: the ID token's kid header is read when the authorization code is
+// issued (oauth2/handler.go keeps GetPublicKeyID in the session), but the
+// token is signed at the code exchange with the newest private key. A code
+// issued before a promotion and exchanged after it gives a token whose kid
+// names the old key while the new key signed it, and a resource server that
+// looks keys up by kid rejects it.
+const DefectHydraKidAtAuthorize = "hydra-kid-at-authorize"
 
 // SuiteResult is a run of several scenarios: what the gate decides on.
 type SuiteResult struct {

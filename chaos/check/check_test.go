@@ -125,3 +125,33 @@ func TestRecoveryCountsFailuresAfterHeal(t *testing.T) {
 		t.Errorf("an exempt region failed the window SLO: %s", c.Detail)
 	}
 }
+
+// A token whose kid names the old key while the new key signed it fails
+// its own check, not "every token verifies"; a scenario that tolerates
+// Hydra's kid-at-authorize defect passes with the check marked known, and
+// one that does not (idstack-chaos --strict) fails.
+func TestKidMismatchIsKnownDefect(t *testing.T) {
+	h := load(t, "failover.json")
+	at := h.Healed.Add(-time.Second)
+	h.Events = append(h.Events, chaos.Event{Probe: chaos.ProbeVerify, Region: "eu", Start: at, Kid: "old-kid", SignedBy: "new-kid",
+		Err: "kid names another key than the one that signed: kid old-kid, signed by new-kid"})
+	tolerant := slo
+	tolerant.Tolerate = []string{chaos.DefectHydraKidAtAuthorize}
+
+	r := Judge(h, tolerant)
+	if !r.Passed {
+		t.Fatalf("tolerated defect failed the scenario: %+v", r.Checks)
+	}
+	c := find(t, r.Checks, KidNamesSigner)
+	if c.Known != chaos.DefectHydraKidAtAuthorize || !strings.Contains(c.Detail, "signed by new-kid") {
+		t.Errorf("got %+v, want the mismatch named and marked known", c)
+	}
+	if v := find(t, r.Checks, TokensVerify); !v.OK {
+		t.Errorf("the mismatch was counted as a failed verification too: %s", v.Detail)
+	}
+
+	strict := Judge(h, slo)
+	if strict.Passed || find(t, strict.Checks, KidNamesSigner).OK {
+		t.Error("without the toleration the mismatch must fail the scenario")
+	}
+}

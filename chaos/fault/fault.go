@@ -251,7 +251,7 @@ func (f *Rotate) Inject(ctx context.Context, env Env) error {
 			sctx, scancel := context.WithTimeout(lctx, f.Every*3)
 			out, err := env.Rotator.Step(sctx)
 			scancel()
-			if err != nil {
+			if err != nil && lctx.Err() == nil { // a step cut short by the heal is no failure
 				env.logf("rotation step: %v", err)
 				continue
 			}

@@ -8,6 +8,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -199,6 +200,9 @@ func (t *Traffic) verify(ctx context.Context, region, raw string) {
 	ev := chaos.Event{Probe: chaos.ProbeVerify, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Kid: kid, Token: jti}
 	if err != nil {
 		ev.Err = err.Error()
+	}
+	if m := (*KidMismatch)(nil); errors.As(err, &m) {
+		ev.SignedBy = m.SignedBy
 	}
 	t.Rec.Add(ev)
 }

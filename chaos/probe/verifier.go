@@ -16,6 +16,10 @@ import (
 // cached key set does not hold.
 var ErrUnknownKid = errors.New("signed by a key the cached JWKS does not hold")
 
+// ErrKidMismatch is returned for a token that another key of the cached
+// set verifies than the one its kid names.
+var ErrKidMismatch = errors.New("kid names another key than the one that signed")
+
 // Verifier checks ID tokens the way a resource server does: against a
 // JWKS it fetches at most once per TTL and otherwise serves from cache.
 // It never refetches early on an unknown kid, so a key that signs before
@@ -62,6 +66,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err
 	}
 	payload, err := jws.Verify(found[0].Public())
 	if err != nil {
+		for _, k := range keys.Keys {
+			if k.KeyID != kid {
+				if _, e := jws.Verify(k.Public()); e == nil {
+					return kid, "", &KidMismatch{Kid: kid, SignedBy: k.KeyID}
+				}
+			}
+		}
 		return kid, "", fmt.Errorf("signature: %w", err)
 	}
 	var c struct {
@@ -84,6 +95,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err
 	}
 	return kid, c.Jti, nil
 }
+
+// KidMismatch is a token whose kid header names one published key while
+// another published key signed it.
+type KidMismatch struct{ Kid, SignedBy string }
+
+func (e *KidMismatch) Error() string {
+	return fmt.Sprintf("%v: kid %s, signed by %s", ErrKidMismatch, e.Kid, e.SignedBy)
+}
+
+func (e *KidMismatch) Unwrap() error { return ErrKidMismatch }
 
 func audienceHas(raw json.RawMessage, want string) bool {
 	var one string

@@ -65,6 +65,13 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 	}
 
 	for _, res := range r.Results {
+		for _, c := range res.Checks {
+			if c.Known != "" {
+				p("- %s: known upstream defect %s, tolerated: %s: %s\n\n", oneLine(scenarioName(res)), c.Known, oneLine(c.Name), oneLine(c.Detail))
+			}
+		}
+	}
+	for _, res := range r.Results {
 		v := verdict(res)
 		if v == verdictPass {
 			continue

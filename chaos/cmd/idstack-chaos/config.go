@@ -29,6 +29,7 @@ type config struct {
 	Seed      int
 	Replay    string
 	DryRun    bool
+	Strict    bool
 	Up        bool
 	Name      string
 	BasePort  int
@@ -60,6 +61,7 @@ func (c *config) flags(name string) *svc.Flags {
 	fs.String(&c.StateDir, "state-dir", "directory of stack state (default ROOT/.run)")
 	if name == "run" {
 		fs.Bool(&c.DryRun, "dry-run", "print the plan and exit")
+		fs.Bool(&c.Strict, "strict", "fail on known upstream defects too (chaos.DefectHydraKidAtAuthorize)")
 		fs.Bool(&c.Up, "up", "bring the stack up first and remove it after (else use a running one)")
 		fs.String(&c.ReportDir, "report-dir", "where report.json, report.html and report.md go")
 		fs.Duration(&c.Options.Warmup, "warmup", "traffic before a scenario's first fault")

@@ -35,7 +35,11 @@ func runRun(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	selected, err := scenario.Select(scenario.Catalogue(top, int64(c.Seed)), c.Suite, svc.SplitList(c.Scenarios))
+	all := scenario.Catalogue(top, int64(c.Seed))
+	if c.Strict {
+		all = scenario.Strict(all)
+	}
+	selected, err := scenario.Select(all, c.Suite, svc.SplitList(c.Scenarios))
 	if err != nil {
 		return err
 	}
