@@ -253,12 +253,15 @@ func recovery(h chaos.History, evs []chaos.Event) time.Duration {
 	if lastFail < 0 {
 		return 0
 	}
-	for _, e := range evs[lastFail+1:] {
-		if e.OK {
-			return e.End().Sub(h.Healed)
+	// Events are ordered by start; a long failure can end after later
+	// successes, so look for the first success that ends after it.
+	failedAt := evs[lastFail].End()
+	for _, e := range evs {
+		if e.OK && e.End().After(failedAt) {
+			return max(e.End().Sub(h.Healed), 0)
 		}
 	}
-	return h.End.Sub(h.Healed)
+	return max(h.End.Sub(h.Healed), 0)
 }
 
 func percentiles(d []time.Duration) chaos.Percentiles {

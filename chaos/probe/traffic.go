@@ -99,6 +99,9 @@ type Traffic struct {
 	MaxOps int
 	Seed   int64
 	Rec    *Recorder
+	// Tag makes registration addresses unique per scenario of a run (the
+	// seed alone repeats them).
+	Tag string
 	// Password is given to registered users.
 	Password string
 	// OnRegistered is told of every acknowledged registration.
@@ -213,7 +216,7 @@ func (t *Traffic) register(ctx context.Context, region string, i int) {
 	}
 	octx, cancel := opContext(ctx)
 	defer cancel()
-	email := fmt.Sprintf("chaos-%d-%d-%s@example.com", t.Seed, i, region)
+	email := fmt.Sprintf("chaos-%d-%s-%d-%s@example.com", t.Seed, t.Tag, i, region)
 	start := time.Now()
 	err := Register(octx, t.HTTP, t.Bridges[region], email, t.Password)
 	ev := chaos.Event{Probe: chaos.ProbeRegister, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Email: email}

@@ -67,7 +67,10 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Warmup: 6 * time.Second, Settle: 12 * time.Second,
-		LoginEvery: 500 * time.Millisecond, RegisterEvery: 2 * time.Second, BrowserEvery: 4 * time.Second,
+		LoginEvery: 500 * time.Millisecond, RegisterEvery: 2 * time.Second,
+		// The browser probe is off by default: on these machines chromedp's
+		// navigation hangs (issue #5); --browser-every 4s turns it on.
+		BrowserEvery: 0,
 		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second,
 	}
 }
@@ -248,7 +251,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
 		JWKSURL:  jwksURL(env), LoginEvery: o.LoginEvery, RegisterEvery: o.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
-		MaxOps: 10000, Seed: o.Seed, Rec: rec, Password: "chaos registration passphrase",
+		MaxOps: 10000, Seed: o.Seed, Tag: sc.Name, Rec: rec, Password: "chaos registration passphrase",
 		OnRegistered: func(email string) { f.mu.Lock(); f.acked = append(f.acked, email); f.mu.Unlock() },
 	}
 	if f.browser != nil {

@@ -18,7 +18,7 @@ import (
 // TestGateShortSuite is the short suite as CI runs it, for real: the CLI
 // brings a stack of its own up, runs every scenario of the short suite
 // (a replica kill, a regional failover, a scheduled rotation, a kill during
-// rotation) under HTTP and browser logins, writes the report, removes the
+// rotation) under HTTP logins and registrations, writes the report, removes the
 // stack and exits 0 only when every SLO and invariant held.
 func TestGateShortSuite(t *testing.T) {
 	root := infratest.Root(t)
@@ -60,7 +60,8 @@ func TestGateShortSuite(t *testing.T) {
 				kinds[e.Probe]++
 			}
 		}
-		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
+		// The browser probe is off by default (chromedp hangs here: issue #5).
+		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no successful %s probe", res.History.Scenario, k)
 			}
