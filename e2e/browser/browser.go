@@ -151,9 +151,13 @@ func (b *Browser) NewSession(ctx context.Context, name string) (*Session, error)
 	// The tab outlives the flow's deadline, so that a failed flow's page
 	// can still be saved; Close disposes of it.
 	s.ctx, s.cancel = chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(s.listen))
-	cctx, cancel := s.call()
-	defer cancel()
-	if err := chromedp.Do(cctx); err != nil {
+	// The first run on the tab's own context allocates the tab: a derived
+	// context would close it when cancelled.
+	// ctx still bounds it: when ctx ends first, the tab is closed.
+	stop := context.AfterFunc(ctx, s.cancel)
+	err := chromedp.Do(s.ctx)
+	stop()
+	if err != nil {
 		s.cancel()
 		return nil, fmt.Errorf("open a browser context: %w", err)
 	}
