@@ -13,10 +13,6 @@ import (
 	"golang.org/x/net/html"
 )
 
-// errStopped marks the redirect at which an agent stops (the OAuth2
-// callback, which nothing serves).
-var errStopped = errors.New("stopped at the callback")
-
 // agent is a browser-like HTTP client: a fresh cookie jar, redirects
 // followed except to stopAt, forms read from the page.
 type agent struct {

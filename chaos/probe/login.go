@@ -97,7 +97,7 @@ func Login(ctx context.Context, hc *http.Client, c Client, region, email, passwo
 // peek reads a JWT's subject and key id without verifying it (the
 // verifier does that, with its own key cache).
 func peek(raw string) (sub, kid string, err error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return "", "", err
 	}

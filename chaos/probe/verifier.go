@@ -48,7 +48,7 @@ func (v *Verifier) now() time.Time {
 // Verify checks raw's signature, issuer, audience and expiry; it returns
 // the token's kid and jti whatever the outcome.
 func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		return "", "", fmt.Errorf("parse: %w", err)
 	}
