@@ -60,7 +60,7 @@ func TestGateShortSuite(t *testing.T) {
 				kinds[e.Probe]++
 			}
 		}
-		// The browser probe is off by default (chromedp hangs here: issue #5).
+		// The browser probe is off by default (not yet run under faults).
 		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no successful %s probe", res.History.Scenario, k)
