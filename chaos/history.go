@@ -135,8 +135,17 @@ type Measurements struct {
 	// Recovery is, per region, the time from heal to the first success
 	// after which nothing failed.
 	Recovery map[string]time.Duration `json:"recovery"`
+	// ByRegion counts logins per region, for an SLO that leaves out the
+	// regions a scenario takes down on purpose.
+	ByRegion map[string]Counts `json:"by_region,omitempty"`
 	// Latency of successful logins per phase.
 	Latency map[Phase]Percentiles `json:"latency"`
+}
+
+// Counts are login attempts and failures.
+type Counts struct {
+	Attempts int `json:"attempts"`
+	Failures int `json:"failures"`
 }
 
 // CheckResult is one invariant or SLO check.

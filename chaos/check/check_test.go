@@ -155,3 +155,23 @@ func TestKidMismatchIsKnownDefect(t *testing.T) {
 		t.Error("without the toleration the mismatch must fail the scenario")
 	}
 }
+
+// The success-rate SLO leaves out a region taken down on purpose, unless
+// every region is.
+func TestSuccessLeavesOutExemptRegions(t *testing.T) {
+	m := chaos.Measurements{SuccessRate: 0.7, Attempts: 100, Failures: 30, ByRegion: map[string]chaos.Counts{
+		"eu": {Attempts: 40, Failures: 30}, "us": {Attempts: 30}, "global": {Attempts: 30},
+	}}
+	s := chaos.SLO{MinSuccess: 0.8, Exempt: []string{"eu"}}
+	if c := SLO(m, s)[0]; !c.OK || !strings.Contains(c.Detail, "100.00% of 60 logins") {
+		t.Errorf("got %+v, want 100%% of the 60 logins outside eu", c)
+	}
+	s.Exempt = []string{"eu", "global", "us"}
+	if c := SLO(m, s)[0]; c.OK {
+		t.Errorf("with every region exempt, got %+v, want the 70%% of all to fail", c)
+	}
+	s.Exempt = nil
+	if c := SLO(m, s)[0]; c.OK {
+		t.Errorf("with no region exempt, got %+v, want 70%% to fail", c)
+	}
+}
