@@ -104,6 +104,17 @@ func TestKubernetesLogin(t *testing.T) {
 		noDrift(t, r)
 		return nil
 	}
+	// kubefake has just started: Vault denies every login until it can
+	// review a token through it, so wait for the first one to go through.
+	if err := stack.Poll(ctx, 30*time.Second, 500*time.Millisecond, func(ctx context.Context) error {
+		_, err := krvault.Connect(ctx, krvault.Config{
+			Address: l.top.VaultURL(), Method: krvault.AuthKubernetes, Role: "keyrotation",
+			ServiceAccountTokenFile: file, Timeout: 10 * time.Second,
+		}, l.top.DialContext)
+		return err
+	}); err != nil {
+		t.Fatalf("kubernetes login never went through: %v", err)
+	}
 	if err := login("keyrotation", file); err != nil {
 		t.Fatalf("kubernetes login: %v", err)
 	}
