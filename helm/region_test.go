@@ -218,3 +218,24 @@ func TestSwitches(t *testing.T) {
 		})
 	}
 }
+
+// TestNameOverride: nameOverride replaces the chart's name in every object's
+// name and in the app.kubernetes.io/name label, selectors included.
+func TestNameOverride(t *testing.T) {
+	for _, name := range charts[:4] {
+		t.Run(name, func(t *testing.T) {
+			objs := renderObjects(t, name, "minimal", func(v map[string]any) { set(v, "nameOverride", "idp") })
+			for _, o := range objs {
+				if !strings.HasPrefix(o.Name, "eu-idp") && o.Kind != "ClusterRoleBinding" {
+					t.Errorf("%s %s: name does not start with eu-idp", o.Kind, o.Name)
+				}
+				if o.Labels["app.kubernetes.io/name"] != "idp" {
+					t.Errorf("%s %s: app.kubernetes.io/name %q, want idp", o.Kind, o.Name, o.Labels["app.kubernetes.io/name"])
+				}
+				if d, ok := o.Obj.(*appsv1.Deployment); ok && d.Spec.Selector.MatchLabels["app.kubernetes.io/name"] != "idp" {
+					t.Errorf("Deployment %s: selector %v", o.Name, d.Spec.Selector.MatchLabels)
+				}
+			}
+		})
+	}
+}

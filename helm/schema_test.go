@@ -37,6 +37,8 @@ func TestBadValuesRefused(t *testing.T) {
 		{"primary not a bool", umbrella, "minimal", "region.primary", "yes", []string{"/region/primary", "want boolean"}},
 		{"database secret missing", umbrella, "minimal", "database.existingSecret", "", []string{"database.existingSecret is required"}},
 		{"vault role missing in the primary", umbrella, "production", "keyrotation.vault.role", "", []string{"vault.role is required"}},
+		{"secondary region generating kratos secrets", umbrella, "minimal", "kratos.secrets.existingSecret", "", []string{"kratos.secrets.existingSecret is required in a secondary region"}},
+		{"secondary region generating hydra secrets", umbrella, "minimal", "hydra.secrets.existingSecret", "", []string{"hydra.secrets.existingSecret is required in a secondary region"}},
 		{"component value checked through the umbrella", umbrella, "minimal", "kratos.migration.mode", "sometimes", []string{"kratos:", "/migration/mode", "value must be one of"}},
 		{"kratos defaults", "kratos", "defaults", "", nil, []string{"is required"}},
 		{"hydra defaults", "hydra", "defaults", "", nil, []string{"is required"}},
@@ -51,6 +53,8 @@ func TestBadValuesRefused(t *testing.T) {
 		{"hydra janitor schedule", "hydra", "minimal", "janitor.schedule", "every hour", []string{"/janitor/schedule", "does not match pattern"}},
 		{"hydra ttl not a duration", "hydra", "minimal", "ttl.access_token", "one hour", []string{"/ttl/access_token"}},
 		{"bridge remember-for not a duration", "bridge", "minimal", "rememberFor", "30 days", []string{"/rememberFor", "does not match pattern"}},
+		{"bridge upstream timeout zero", "bridge", "minimal", "upstreamTimeout", "0s", []string{"/upstreamTimeout"}},
+		{"bridge shutdown timeout zero", "bridge", "minimal", "shutdownTimeout", "0", []string{"/shutdownTimeout"}},
 		{"bridge misspelled setting", "bridge", "minimal", "returnTO", []any{"x"}, []string{"additional properties 'returnTO' not allowed"}},
 		{"keyrotation alg", "keyrotation", "minimal", "policy.sets", []any{map[string]any{"name": "hydra.jwt.access-token", "alg": "HS256"}}, []string{"/policy/sets/0/alg", "value must be one of"}},
 		{"keyrotation vault address", "keyrotation", "minimal", "vault.address", "vault:8200", []string{"/vault/address", "does not match pattern"}},
@@ -70,6 +74,30 @@ func TestBadValuesRefused(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not mention %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+// TestGoodValuesAccepted: values the components accept are not refused by
+// a schema stricter than the component.
+func TestGoodValuesAccepted(t *testing.T) {
+	tests := []struct {
+		name, chart, path string
+		value             any
+	}{
+		{"bridge remember-for 0 (forever)", "bridge", "rememberFor", "0"},
+		{"bridge remember-for 0s", "bridge", "rememberFor", "0s"},
+		{"bridge remember-for compound", "bridge", "rememberFor", "1h30m"},
+		{"bridge upstream timeout in ms", "bridge", "upstreamTimeout", "1500ms"},
+		{"bridge shutdown timeout fractional", "bridge", "shutdownTimeout", "0.5s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vals := readValues(t, tt.chart, "minimal")
+			set(vals, tt.path, tt.value)
+			if _, err := render(t, loadChart(t, tt.chart), vals); err != nil {
+				t.Errorf("%s=%v refused: %v", tt.path, tt.value, err)
 			}
 		})
 	}

@@ -94,17 +94,19 @@ func generated(objs []object) map[string]*corev1.Secret {
 // cluster and must see new values, which proves the lookup is what keeps them.
 func TestUpgradeKeepsGeneratedSecrets(t *testing.T) {
 	tests := []struct {
-		chart string
-		want  []string // generated Secret names
+		chart  string
+		values string   // values file under testdata/values/<chart>
+		want   []string // generated Secret names
 	}{
-		{"kratos", []string{"eu-kratos-secrets"}},
-		{"hydra", []string{"eu-hydra-secrets"}},
-		{"bridge", []string{"eu-bridge-csrf"}},
-		{umbrella, []string{"eu-bridge-csrf", "eu-hydra-secrets", "eu-kratos-secrets"}},
+		{"kratos", "minimal", []string{"eu-kratos-secrets"}},
+		{"hydra", "minimal", []string{"eu-hydra-secrets"}},
+		{"bridge", "minimal", []string{"eu-bridge-csrf"}},
+		// The primary region: a secondary one must name the shared Secrets.
+		{umbrella, "contract", []string{"eu-bridge-csrf", "eu-hydra-secrets", "eu-kratos-secrets"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.chart, func(t *testing.T) {
-			vals := readValues(t, tt.chart, "minimal")
+			vals := readValues(t, tt.chart, tt.values)
 			installed := generated(renderAgainst(t, tt.chart, vals, newCluster(t), false))
 			if got := slices.Sorted(maps.Keys(installed)); !slices.Equal(got, tt.want) {
 				t.Fatalf("install generated %v, want %v", got, tt.want)
@@ -144,26 +146,37 @@ func TestUpgradeKeepsGeneratedSecrets(t *testing.T) {
 	}
 }
 
-// TestExistingSecretChangeRollsPods: with secrets.existingSecret, the pods
+// TestExistingSecretChangeRollsPods: with an existing Secret, the pods
 // carry a checksum of that Secret's data as the cluster has it, so a new
 // secret value rolls them on the next upgrade.
 func TestExistingSecretChangeRollsPods(t *testing.T) {
-	vals := readValues(t, "kratos", "minimal")
-	vals["secrets"] = map[string]any{"existingSecret": "kratos-secrets"}
-	sum := func(cookie string) string {
-		s := &corev1.Secret{Data: map[string][]byte{"secretsCookie": []byte(cookie)}}
-		s.Name = "kratos-secrets"
-		for _, o := range renderAgainst(t, "kratos", vals, newCluster(t, s), true) {
-			if d, ok := o.Obj.(*appsv1.Deployment); ok && o.Name == "eu-kratos" {
-				return d.Spec.Template.Annotations["checksum/secrets"]
-			}
-		}
-		t.Fatal("no Deployment eu-kratos")
-		return ""
+	tests := []struct {
+		chart, path, secret, key, deployment string
+	}{
+		{"kratos", "secrets.existingSecret", "kratos-secrets", "secretsCookie", "eu-kratos"},
+		{"hydra", "secrets.existingSecret", "hydra-secrets", "secretsSystem", "eu-hydra"},
+		{"bridge", "csrf.existingSecret", "bridge-csrf", "csrf-secret", "eu-bridge"},
 	}
-	a, b := sum(strings.Repeat("a", 32)), sum(strings.Repeat("b", 32))
-	if a == "" || a == b {
-		t.Errorf("checksum/secrets: got %q then %q, want two different non-empty sums", a, b)
+	for _, tt := range tests {
+		t.Run(tt.chart, func(t *testing.T) {
+			vals := readValues(t, tt.chart, "minimal")
+			set(vals, tt.path, tt.secret)
+			sum := func(value string) string {
+				s := &corev1.Secret{Data: map[string][]byte{tt.key: []byte(value)}}
+				s.Name = tt.secret
+				for _, o := range renderAgainst(t, tt.chart, vals, newCluster(t, s), true) {
+					if d, ok := o.Obj.(*appsv1.Deployment); ok && o.Name == tt.deployment {
+						return d.Spec.Template.Annotations["checksum/secrets"]
+					}
+				}
+				t.Fatalf("no Deployment %s", tt.deployment)
+				return ""
+			}
+			a, b := sum(strings.Repeat("a", 32)), sum(strings.Repeat("b", 32))
+			if a == "" || a == b {
+				t.Errorf("checksum/secrets: got %q then %q, want two different non-empty sums", a, b)
+			}
+		})
 	}
 }
 

@@ -1,15 +1,20 @@
 {{/* Every name here starts with "bridge." (named templates are global across the umbrella). */}}
 
+{{/* bridge.name: the chart's name, or nameOverride (the app.kubernetes.io/name label, the suffix of every name). */}}
+{{- define "bridge.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "bridge.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name (include "bridge.name" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "bridge.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "bridge.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -95,5 +100,20 @@ Defaults derive from the region; each one can be set in values.
 - {name: BRIDGE_REGION, value: {{ .Values.region.name | quote }}}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+bridge.checksums: the settings, and the CSRF Secret named by
+csrf.existingSecret as the cluster has it (the bridge reads it once, at
+start), so a changed setting or a new secret rolls the pods.
+*/}}
+{{- define "bridge.checksums" -}}
+checksum/config: {{ include "bridge.env" . | sha256sum }}
+{{- if .Values.csrf.existingSecret }}
+{{- $s := lookup "v1" "Secret" .Release.Namespace .Values.csrf.existingSecret }}
+{{- if $s }}
+checksum/secrets: {{ toJson $s.data | sha256sum }}
+{{- end }}
 {{- end }}
 {{- end -}}

@@ -29,7 +29,23 @@ component's URLs, cookie domain, labels and node placement.
 {{- $_ := set $v "nodeSelector" (merge (dict "topology.kubernetes.io/region" .) ($v.nodeSelector | default dict)) -}}
 {{- end -}}
 {{- if and (eq $name "keyrotation") $root.Values.hydra.enabled (not $v.hydraConfigMap) -}}
-{{- $_ := set $v "hydraConfigMap" (printf "%s-config" ($root.Values.hydra.fullnameOverride | default (printf "%s-hydra" $root.Release.Name))) -}}
+{{- $_ := set $v "hydraConfigMap" (printf "%s-config" ($root.Values.hydra.fullnameOverride | default (printf "%s-%s" $root.Release.Name ($root.Values.hydra.nameOverride | default "hydra")))) -}}
 {{- end -}}
 {{- include (printf "%s.manifests" $name) (dict "Values" $v "Release" $root.Release "Chart" $sub.Chart "Files" $sub.Files "Capabilities" $root.Capabilities "Template" $root.Template) -}}
+{{- end -}}
+
+{{/*
+idstack-region.sharedSecret refuses generated Kratos or Hydra secrets in a
+secondary region. Every region shares one database, so every region must use
+the secrets the first region used: a secondary region that generated its own
+would log users out across regions (Kratos) and could not decrypt the JWKs
+and client secrets stored by the others (Hydra's secretsSystem, ory/k8s#339).
+The primary region may generate them; the others name a copy.
+*/}}
+{{- define "idstack-region.sharedSecret" -}}
+{{- $root := .root -}}
+{{- $v := index $root.Values .name -}}
+{{- if and (not $root.Values.region.primary) (not $v.secrets.existingSecret) -}}
+{{- fail (printf "%s.secrets.existingSecret is required in a secondary region (region.primary is false): all regions share one database, so every region must use the same Secret (keys %s); secrets generated here would differ from the other regions'" .name .keys) -}}
+{{- end -}}
 {{- end -}}

@@ -1,15 +1,20 @@
 {{/* Every name here starts with "keyrotation." (named templates are global across the umbrella). */}}
 
+{{/* keyrotation.name: the chart's name, or nameOverride (the app.kubernetes.io/name label, the suffix of every name). */}}
+{{- define "keyrotation.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{- define "keyrotation.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name (include "keyrotation.name" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "keyrotation.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "keyrotation.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
