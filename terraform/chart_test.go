@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/terraform-config-inspect/tfconfig"
 	"github.com/zclconf/go-cty/cty"
@@ -113,23 +114,79 @@ func (c *chart) has(path []string) error {
 
 // inValues reports whether path is a key of the chart's own values.yaml.
 func (c *chart) inValues(path []string) error {
+	_, err := c.valueAt(path)
+	return err
+}
+
+// valueAt returns the default values.yaml holds at path.
+func (c *chart) valueAt(path []string) (any, error) {
 	var node any = c.values
 	for i, key := range path {
 		m, ok := node.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s is not a map in %s/values.yaml", strings.Join(path[:i], "."), c.dir)
+			return nil, fmt.Errorf("%s is not a map in %s/values.yaml", strings.Join(path[:i], "."), c.dir)
 		}
 		if node, ok = m[key]; !ok {
-			return fmt.Errorf("%s is not in %s/values.yaml", strings.Join(path[:i+1], "."), c.dir)
+			return nil, fmt.Errorf("%s is not in %s/values.yaml", strings.Join(path[:i+1], "."), c.dir)
 		}
 	}
-	return nil
+	return node, nil
+}
+
+// at returns what the chart holds at path, found as has finds it: the
+// values.yaml default (the chart's own, or a local subchart's under its
+// name) and the schemas that describe the key (the parent's, then the
+// subchart's), where they do.
+func (c *chart) at(path []string) (any, []map[string]any) {
+	var schemas []map[string]any
+	if s := c.schemaAt(path); s != nil {
+		schemas = append(schemas, s)
+	}
+	if v, err := c.valueAt(path); err == nil {
+		return v, schemas
+	}
+	if sub, ok := c.deps[path[0]]; ok && len(path) >= 2 {
+		v, subSchemas := sub.at(path[1:])
+		return v, append(schemas, subSchemas...)
+	}
+	return nil, schemas
+}
+
+// schemaAt returns the schema of the key at path, nil where the schema does
+// not describe it; a local "$ref" (#/definitions/...) is followed.
+func (c *chart) schemaAt(path []string) map[string]any {
+	schema := c.deref(c.schema)
+	for _, key := range path {
+		if schema == nil {
+			return nil
+		}
+		props, _ := schema["properties"].(map[string]any)
+		next, _ := props[key].(map[string]any)
+		schema = c.deref(next)
+	}
+	return schema
+}
+
+func (c *chart) deref(schema map[string]any) map[string]any {
+	for range 10 {
+		ref, ok := schema["$ref"].(string)
+		if !ok {
+			return schema
+		}
+		var node any = c.schema
+		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			m, _ := node.(map[string]any)
+			node = m[part]
+		}
+		schema, _ = node.(map[string]any)
+	}
+	return schema
 }
 
 // schemaAllows follows path through the schema's properties as far as they
 // go; a key missing where additionalProperties is false is refused.
 func (c *chart) schemaAllows(path []string) error {
-	schema := c.schema
+	schema := c.deref(c.schema)
 	for i, key := range path {
 		if schema == nil {
 			return nil
@@ -142,17 +199,25 @@ func (c *chart) schemaAllows(path []string) error {
 			}
 			return nil
 		}
-		schema = next
+		schema = c.deref(next)
 	}
 	return nil
+}
+
+// valueKey is one leaf the helm_release's values set: its key path and the
+// expression it is set to (nil for set / set_sensitive / set_list, whose
+// values Helm parses itself).
+type valueKey struct {
+	path []string
+	expr hclsyntax.Expression
 }
 
 // chartValues returns every key path the helm_release's values set: the
 // object given to yamlencode (inline or through a local), and the names in
 // set / set_sensitive / set_list.
-func chartValues(m *module, release *hclsyntax.Block) ([][]string, problems) {
+func chartValues(m *module, release *hclsyntax.Block) ([]valueKey, problems) {
 	var p problems
-	var paths [][]string
+	var paths []valueKey
 	locals := m.locals()
 	if attr, ok := release.Body.Attributes["values"]; ok {
 		tuple, ok := attr.Expr.(*hclsyntax.TupleConsExpr)
@@ -196,7 +261,7 @@ func chartValues(m *module, release *hclsyntax.Block) ([][]string, problems) {
 						p.addRange(kv.ValueExpr.Range(), "helm_release %s: name must be a literal string", name)
 						continue
 					}
-					paths = append(paths, strings.Split(v.AsString(), "."))
+					paths = append(paths, valueKey{path: strings.Split(v.AsString(), ".")})
 				}
 			}
 		}
@@ -235,7 +300,7 @@ func resolveObject(expr hclsyntax.Expression, locals map[string]hclsyntax.Expres
 
 // keyPaths collects the leaf key paths of an object constructor; an
 // object-valued key recurses, anything else is a leaf.
-func keyPaths(obj *hclsyntax.ObjectConsExpr, prefix []string, out *[][]string, p *problems) {
+func keyPaths(obj *hclsyntax.ObjectConsExpr, prefix []string, out *[]valueKey, p *problems) {
 	for _, item := range obj.Items {
 		key := hcl.ExprAsKeyword(item.KeyExpr)
 		if key == "" {
@@ -251,7 +316,7 @@ func keyPaths(obj *hclsyntax.ObjectConsExpr, prefix []string, out *[][]string, p
 			keyPaths(inner, path, out, p)
 			continue
 		}
-		*out = append(*out, path)
+		*out = append(*out, valueKey{path: path, expr: item.ValueExpr})
 	}
 }
 
@@ -395,12 +460,16 @@ func checkRegionModule(dir string, c *chart) problems {
 		trav.RootName() != "var" || trav[1].(hcl.TraverseAttr).Name != "chart_path" {
 		p.addRange(attr.SrcRange, "helm_release chart must be var.chart_path, the path the environment passes")
 	}
-	paths, vp := chartValues(m, release)
+	keys, vp := chartValues(m, release)
 	p = append(p, vp...)
 	set := map[string]bool{}
-	for _, path := range paths {
-		set[strings.Join(path, ".")] = true
-		if err := c.has(path); err != nil {
+	for _, k := range keys {
+		set[strings.Join(k.path, ".")] = true
+		if err := c.has(k.path); err != nil {
+			p.addRange(release.DefRange(), "helm_release values: %v", err)
+			continue
+		}
+		if err := checkLeaf(m, c, k); err != nil {
 			p.addRange(release.DefRange(), "helm_release values: %v", err)
 		}
 	}
@@ -410,4 +479,200 @@ func checkRegionModule(dir string, c *chart) problems {
 		}
 	}
 	return p
+}
+
+// checkLeaf checks what a key is set to, where that can be known here:
+//   - a key the chart holds as a map of keys of its own (e.g. ingress,
+//     keyrotation.vault) must be set key by key, as an object constructor,
+//     not to an expression (var.x, merge(...)) whose keys cannot be checked;
+//   - a value whose type is known here (a literal, a template, a variable or
+//     an attribute of one, either branch of a conditional) must have a type
+//     the chart's schema allows or, where no schema gives the key a type, the
+//     type of its values.yaml default.
+func checkLeaf(m *module, c *chart, k valueKey) error {
+	name := strings.Join(k.path, ".")
+	def, schemas := c.at(k.path)
+	if inner, ok := def.(map[string]any); ok && len(inner) > 0 {
+		return fmt.Errorf("%s is a map of keys in the chart (%s): set it as an object of those keys, so each can be checked", name, strings.Join(sortedKeys(inner), ", "))
+	}
+	if k.expr == nil {
+		return nil
+	}
+	want := schemaTypes(schemas)
+	source := "values.schema.json"
+	if want == nil {
+		want = yamlType(def)
+		source = "its values.yaml default"
+	}
+	if want == nil {
+		return nil
+	}
+	for _, ty := range exprTypes(m, k.expr) {
+		got := jsonType(ty)
+		if got == "" {
+			continue
+		}
+		if !want[got] && !(got == "number" && want["integer"]) {
+			return fmt.Errorf("%s is set to a value of type %s, the chart wants %s (%s)", name, typeexpr.TypeString(ty), strings.Join(sortedKeys(want), " or "), source)
+		}
+	}
+	return nil
+}
+
+// schemaTypes returns the JSON types every schema given allows, nil when
+// none of them says.
+func schemaTypes(schemas []map[string]any) map[string]bool {
+	var out map[string]bool
+	for _, s := range schemas {
+		var types []string
+		switch t := s["type"].(type) {
+		case string:
+			types = []string{t}
+		case []any:
+			for _, v := range t {
+				if str, ok := v.(string); ok {
+					types = append(types, str)
+				}
+			}
+		}
+		if len(types) == 0 {
+			continue
+		}
+		allowed := map[string]bool{}
+		for _, t := range types {
+			if out == nil || out[t] || (t == "number" && out["integer"]) || (t == "integer" && out["number"]) {
+				allowed[t] = true
+			}
+		}
+		out = allowed
+	}
+	return out
+}
+
+// yamlType is the JSON type of a values.yaml default; nil for null.
+func yamlType(v any) map[string]bool {
+	switch v.(type) {
+	case bool:
+		return map[string]bool{"boolean": true}
+	case string:
+		return map[string]bool{"string": true}
+	case int, int64, uint64, float64:
+		return map[string]bool{"number": true}
+	case []any:
+		return map[string]bool{"array": true}
+	case map[string]any:
+		return map[string]bool{"object": true}
+	}
+	return nil
+}
+
+// jsonType is the JSON type yamlencode gives a value of type ty; "" when it
+// is not known here.
+func jsonType(ty cty.Type) string {
+	switch {
+	case ty == cty.String:
+		return "string"
+	case ty == cty.Bool:
+		return "boolean"
+	case ty == cty.Number:
+		return "number"
+	case ty.IsListType(), ty.IsSetType(), ty.IsTupleType():
+		return "array"
+	case ty.IsMapType(), ty.IsObjectType():
+		return "object"
+	}
+	return ""
+}
+
+// Functions whose result type does not depend on their arguments.
+var funcTypes = map[string]cty.Type{
+	"format": cty.String, "join": cty.String, "lower": cty.String, "upper": cty.String,
+	"replace": cty.String, "trimsuffix": cty.String, "trimprefix": cty.String, "trimspace": cty.String,
+	"jsonencode": cty.String, "yamlencode": cty.String, "base64encode": cty.String,
+	"tostring": cty.String, "tobool": cty.Bool, "tonumber": cty.Number,
+}
+
+// exprTypes returns the types expr may have, as far as they are known
+// without evaluating it: none for references to resources, locals or
+// module outputs.
+func exprTypes(m *module, expr hclsyntax.Expression) []cty.Type {
+	switch e := expr.(type) {
+	case *hclsyntax.LiteralValueExpr:
+		return []cty.Type{e.Val.Type()}
+	case *hclsyntax.TemplateExpr:
+		return []cty.Type{cty.String}
+	case *hclsyntax.TemplateWrapExpr:
+		return exprTypes(m, e.Wrapped)
+	case *hclsyntax.ConditionalExpr:
+		return append(exprTypes(m, e.TrueResult), exprTypes(m, e.FalseResult)...)
+	case *hclsyntax.ParenthesesExpr:
+		return exprTypes(m, e.Expression)
+	case *hclsyntax.TupleConsExpr:
+		return []cty.Type{cty.List(cty.DynamicPseudoType)}
+	case *hclsyntax.FunctionCallExpr:
+		if ty, ok := funcTypes[e.Name]; ok {
+			return []cty.Type{ty}
+		}
+	case *hclsyntax.ScopeTraversalExpr:
+		if ty, ok := varType(m, e.Traversal); ok {
+			return []cty.Type{ty}
+		}
+	}
+	return nil
+}
+
+// varType resolves var.NAME[.attr|[key]]... through the variable's type
+// constraint.
+func varType(m *module, trav hcl.Traversal) (cty.Type, bool) {
+	if len(trav) < 2 || trav.RootName() != "var" {
+		return cty.NilType, false
+	}
+	attr, ok := trav[1].(hcl.TraverseAttr)
+	if !ok {
+		return cty.NilType, false
+	}
+	var ty cty.Type
+	found := false
+	for _, b := range m.blocks("variable") {
+		if b.Labels[0] != attr.Name {
+			continue
+		}
+		te, ok := b.Body.Attributes["type"]
+		if !ok {
+			return cty.NilType, false
+		}
+		t, _, diags := typeexpr.TypeConstraintWithDefaults(te.Expr)
+		if diags.HasErrors() {
+			return cty.NilType, false
+		}
+		ty, found = t, true
+	}
+	if !found {
+		return cty.NilType, false
+	}
+	for _, step := range trav[2:] {
+		var key string
+		switch s := step.(type) {
+		case hcl.TraverseAttr:
+			key = s.Name
+		case hcl.TraverseIndex:
+			if s.Key.Type() == cty.String {
+				key = s.Key.AsString()
+			}
+		default:
+			return cty.NilType, false
+		}
+		switch {
+		case ty.IsObjectType() && key != "" && ty.HasAttribute(key):
+			ty = ty.AttributeType(key)
+		case ty.IsMapType(), ty.IsListType(), ty.IsSetType():
+			ty = ty.ElementType()
+		default:
+			return cty.NilType, false
+		}
+	}
+	if ty == cty.DynamicPseudoType {
+		return cty.NilType, false
+	}
+	return ty, true
 }

@@ -50,7 +50,9 @@ func TestCheckerCatchesBadFixtures(t *testing.T) {
 }
 
 // TestCheckerCatchesBadChartWiring: chart values neither the chart nor its
-// subchart has, a value the chart's schema refuses, a chart path that is not
+// subchart has, a value the chart's schema refuses, a map of the chart's set
+// to an expression whose keys cannot be checked, a value of the wrong type,
+// a chart path that is not
 // the chart, two regions sharing a provider alias, and a missing chart each
 // fail the wiring check.
 func TestCheckerCatchesBadChartWiring(t *testing.T) {
@@ -63,6 +65,8 @@ func TestCheckerCatchesBadChartWiring(t *testing.T) {
 		{"values key the chart lacks", "testdata/bad/chart-unknown-key/env", fixtureChart, "bridge.replicas is not in"},
 		{"values key the subchart lacks", "testdata/bad/chart-subchart-key/env", fixtureChart, "nor is vault.kvMountt in its subchart"},
 		{"values key the schema refuses", "testdata/bad/chart-schema-refuses/env", fixtureChart, "legacy is not allowed by"},
+		{"a map of the chart's set to an expression", "testdata/bad/chart-map-expression/env", fixtureChart, "ingress is a map of keys in the chart"},
+		{"value of the wrong type", "testdata/bad/chart-wrong-type/env", fixtureChart, "region.primary is set to a value of type string, the chart wants boolean"},
 		{"chart_path elsewhere", "testdata/bad/chart-wrong-path", fixtureChart, `module "one": chart_path resolves to`},
 		{"two regions on one alias", "testdata/bad/chart-shared-alias", fixtureChart, "is also given to module"},
 		{"chart missing", "testdata/good/env", "testdata/chart/missing", "the wiring cannot be checked until it exists"},

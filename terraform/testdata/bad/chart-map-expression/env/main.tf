@@ -1,0 +1,19 @@
+provider "kubernetes" {
+  alias = "a"
+}
+
+provider "helm" {
+  alias = "a"
+}
+
+module "one" {
+  source = "../region"
+  providers = {
+    kubernetes = kubernetes.a
+    helm       = helm.a
+  }
+
+  name       = "one"
+  ingress    = { enabled = true, className = "nginx" }
+  chart_path = "${path.module}/../../../chart/idstack-region"
+}
