@@ -379,6 +379,14 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		}
 	})
 
+	t.Run("a Kratos error is shown by its id", func(t *testing.T) {
+		a := newAgent(t, top, callback)
+		resp, page := a.get(top.PublicURL(infra.HostKratos, region) + "/self-service/login/browser?return_to=" + url.QueryEscape("https://evil.example/"))
+		if resp.Request.URL.Path != "/error" || !strings.Contains(page, "is not allowed") {
+			t.Errorf("ended at %s (%d), want the bridge's error page with Kratos' reason:\n%.2000s", resp.Request.URL, resp.StatusCode, page)
+		}
+	})
+
 	t.Run("logout ends the Hydra and the Kratos session", func(t *testing.T) {
 		end := provider.Endpoint().AuthURL
 		end = strings.Replace(end, "/oauth2/auth", "/oauth2/sessions/logout", 1)
@@ -386,6 +394,11 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		resp, page := second.get(end + "?" + q.Encode())
 		if !strings.Contains(resp.Request.URL.Path, "/logout") {
 			t.Fatalf("expected the bridge's logout page, got %s", resp.Request.URL)
+		}
+		// The form's redirects end at the client: Chromium checks form-action
+		// on each of them.
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, " http://app.idstack.test:4830") {
+			t.Errorf("logout page CSP %q lacks the client's post-logout origin", csp)
 		}
 		f := parseForm(t, page)
 		f.fields.Set("action", "accept")

@@ -1,6 +1,11 @@
 package bridge
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,6 +30,47 @@ func DefaultClaimMapping() ClaimMapping {
 		"family_name":        "name.last",
 		"preferred_username": "email",
 	}
+}
+
+// MappedClaims are the claims a ClaimMapping can take from traits;
+// email_verified and updated_at come from Kratos itself.
+var MappedClaims = []string{"email", "family_name", "given_name", "name", "preferred_username"}
+
+var traitPath = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+// ErrBadClaimMapping is returned for a mapping that cannot be used.
+var ErrBadClaimMapping = errors.New("bad claim mapping")
+
+// ParseClaimMapping reads a JSON object of claim → trait path
+// ({"given_name": "name.first"}) and validates it.
+func ParseClaimMapping(s string) (ClaimMapping, error) {
+	var m ClaimMapping
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("%w: want a JSON object of claim to trait path: %v", ErrBadClaimMapping, err)
+	}
+	if m == nil {
+		return nil, fmt.Errorf("%w: want a JSON object, got null", ErrBadClaimMapping)
+	}
+	return m, m.Validate()
+}
+
+// Validate names the first claim that is not one of MappedClaims or whose
+// trait path is not dotted names ("name.first").
+func (m ClaimMapping) Validate() error {
+	claims := make([]string, 0, len(m))
+	for c := range m {
+		claims = append(claims, c)
+	}
+	slices.Sort(claims)
+	for _, c := range claims {
+		if !slices.Contains(MappedClaims, c) {
+			return fmt.Errorf("%w: claim %q: not one the bridge maps (%s)", ErrBadClaimMapping, c, strings.Join(MappedClaims, ", "))
+		}
+		if !traitPath.MatchString(m[c]) {
+			return fmt.Errorf("%w: claim %q: trait path %q: want dotted names, e.g. name.first", ErrBadClaimMapping, c, m[c])
+		}
+	}
+	return nil
 }
 
 // scopeClaims lists the claims each scope releases (OIDC Core 5.4).

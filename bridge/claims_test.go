@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +78,42 @@ func TestCSRFBindsTokenToCookieAndSubject(t *testing.T) {
 	other := &http.Cookie{Name: CSRFCookie, Value: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	if err := c.Check(post(other), "challenge-1", tok); err == nil {
 		t.Error("a token with another browser's cookie was accepted")
+	}
+}
+
+func TestParseClaimMapping(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    ClaimMapping
+		wantErr string // in the error; "" for none
+	}{
+		{"custom paths", `{"email":"contact.email","given_name":"name.first"}`, ClaimMapping{"email": "contact.email", "given_name": "name.first"}, ""},
+		{"empty object releases nothing", `{}`, ClaimMapping{}, ""},
+		{"not JSON", `email=email`, nil, "JSON object"},
+		{"null", `null`, nil, "null"},
+		{"not an object of strings", `{"email":1}`, nil, "JSON object"},
+		{"unknown claim", `{"email":"email","groups":"groups"}`, nil, `claim "groups"`},
+		{"computed claim", `{"email_verified":"verified"}`, nil, `claim "email_verified"`},
+		{"empty path", `{"email":""}`, nil, `claim "email": trait path ""`},
+		{"bad path", `{"name":"name..first"}`, nil, `claim "name": trait path "name..first"`},
+		{"path with spaces", `{"name":"full name"}`, nil, `claim "name"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseClaimMapping(tt.in)
+			if tt.wantErr == "" {
+				if err != nil || !reflect.DeepEqual(got, tt.want) {
+					t.Fatalf("got %v, %v; want %v", got, err, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadClaimMapping) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %v, want ErrBadClaimMapping naming %s", err, tt.wantErr)
+			}
+		})
+	}
+	if err := DefaultClaimMapping().Validate(); err != nil {
+		t.Errorf("the default mapping: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -15,6 +17,17 @@ var (
 	// ErrUnknownChallenge: Hydra does not know the challenge (or it was used).
 	ErrUnknownChallenge = errors.New("unknown or used challenge")
 )
+
+// StatusError is an upstream's HTTP answer that none of the errors above
+// describes. Code tells a transient failure (5xx, 429) from a final one.
+type StatusError struct {
+	Op   string // what was asked, e.g. "get identity"
+	Code int
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: upstream answered %d %s", e.Op, e.Code, http.StatusText(e.Code))
+}
 
 // FlowKind names a Kratos self-service browser flow.
 type FlowKind string
@@ -60,11 +73,23 @@ type Node struct {
 	Text         string // text nodes
 }
 
-// Message is a Kratos UI text; ID selects a translation.
+// Message is a Kratos UI text; ID selects a translation, Context fills its
+// placeholders (e.g. "min_length").
 type Message struct {
-	ID   int64
-	Type string // info, error, success
-	Text string
+	ID      int64
+	Type    string // info, error, success
+	Text    string
+	Context map[string]any
+}
+
+// FlowError is a Kratos self-service error (the error flow's ?id=) reduced
+// to what a page may show: never its debug details.
+type FlowError struct {
+	ID      string
+	Code    int    // HTTP status, e.g. 400
+	Status  string // e.g. "Bad Request"
+	Reason  string
+	Message string
 }
 
 // Session is the browser's Kratos session.
@@ -78,6 +103,8 @@ type Session struct {
 type Kratos interface {
 	// Flow fetches a browser flow, or ErrFlowGone.
 	Flow(ctx context.Context, kind FlowKind, id, cookie string) (Flow, error)
+	// FlowError fetches a self-service error by id, or ErrFlowGone.
+	FlowError(ctx context.Context, id string) (FlowError, error)
 	// Whoami returns the browser's session, or ErrNoSession.
 	Whoami(ctx context.Context, cookie string) (Session, error)
 	// Identity reads an identity by id (admin API).
@@ -119,6 +146,10 @@ type LogoutRequest struct {
 	ClientID   string
 	ClientName string
 	ClientSkip bool // the client has skip_logout_consent
+	// PostLogoutRedirectURIs are where Hydra may send the browser after
+	// the logout: the one the request asked for when the client registered
+	// it, else all the client registered.
+	PostLogoutRedirectURIs []string
 }
 
 // LoginRequest is what the bridge reads of Hydra's login request.

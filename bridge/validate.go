@@ -22,6 +22,7 @@ const MaxChallengeLength = 4096
 var (
 	challengePattern = regexp.MustCompile(`^[A-Za-z0-9._~-]+=*$`)
 	uuidPattern      = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	hostPattern      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
 )
 
 // ParseChallenge checks a login, consent or logout challenge before any
@@ -43,9 +44,37 @@ func ParseFlowID(s string) (string, error) {
 
 // AllowList decides which return addresses are allowed. An entry is a host
 // ("login.idstack.test") or a suffix rule ("*.idstack.test", which matches
-// subdomains, not the domain itself). Ports are ignored; schemes must be
-// http or https.
+// subdomains, not the domain itself). Ports are ignored, in entries and in
+// addresses; schemes must be http or https.
 type AllowList []string
+
+// Validate checks the entries: each a host name ("login.idstack.test") or
+// a suffix rule of two labels or more ("*.idstack.test", never "*.test"),
+// with an optional (ignored) port and without scheme or path. It names the
+// first bad entry.
+func (a AllowList) Validate() error {
+	if len(a) == 0 {
+		return errors.New("at least one allowed host is required")
+	}
+	for _, entry := range a {
+		host, suffix := strings.CutPrefix(entryHost(entry), "*.")
+		if !hostPattern.MatchString(host) {
+			return fmt.Errorf("entry %q: want a host name or *.suffix, without scheme, port or path", entry)
+		}
+		if suffix && !strings.Contains(host, ".") {
+			return fmt.Errorf("entry %q: a suffix rule needs two labels or more (*.example.com)", entry)
+		}
+	}
+	return nil
+}
+
+// entryHost drops an entry's port.
+func entryHost(entry string) string {
+	if host, port, ok := strings.Cut(entry, ":"); ok && port != "" && strings.Trim(port, "0123456789") == "" {
+		return host
+	}
+	return entry
+}
 
 // Check returns the address when it is a relative path on this host
 // ("/settings") or an absolute http(s) URL whose host the list allows.
@@ -78,7 +107,7 @@ func (a AllowList) Check(raw string) (string, error) {
 	}
 	host := strings.ToLower(u.Hostname())
 	for _, entry := range a {
-		entry = strings.ToLower(entry)
+		entry = strings.ToLower(entryHost(entry))
 		if suffix, ok := strings.CutPrefix(entry, "*."); ok {
 			if strings.HasSuffix(host, "."+suffix) {
 				return u.String(), nil

@@ -119,3 +119,34 @@ func FuzzReturnTo(f *testing.F) {
 }
 
 func parseURL(s string) (*url.URL, error) { return url.Parse(s) }
+
+func TestAllowListValidate(t *testing.T) {
+	good := []AllowList{{"login.idstack.test"}, {"*.idstack.test", "app.example.com"}, {"127.0.0.1"}, {"localhost"}, {"app.test:8443", "*.idstack.test:443"}}
+	bad := map[string]AllowList{
+		`"https://app.test"`:      {"https://app.test"},
+		`"app.test:http"`:         {"app.test:http"},
+		`"app.test:"`:             {"app.test:"},
+		`"app.test/cb"`:           {"app.test/cb"},
+		`"*.test"`:                {"*.test"},
+		`"*"`:                     {"*"},
+		`"a.*.test"`:              {"a.*.test"},
+		`"-bad.test"`:             {"ok.test", "-bad.test"},
+		`"user@app.test"`:         {"user@app.test"},
+		`"app..test"`:             {"app..test"},
+		"at least one allowed ho": nil,
+	}
+	for _, a := range good {
+		if err := a.Validate(); err != nil {
+			t.Errorf("%q: %v", a, err)
+		}
+	}
+	for want, a := range bad {
+		if err := a.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error naming %s", a, err, want)
+		}
+	}
+	// An entry's port is ignored, like an address's.
+	if _, err := (AllowList{"app.test:8443"}).Check("https://app.test/cb"); err != nil {
+		t.Errorf("an entry with a port: %v", err)
+	}
+}

@@ -17,11 +17,12 @@ var (
 // Kratos serves flows, sessions and identities from maps.
 type Kratos struct {
 	mu         sync.Mutex
-	Flows      map[string]bridge.Flow     // by id
-	Sessions   map[string]bridge.Session  // by the browser's Cookie header
-	Identities map[string]bridge.Identity // by id
-	Disabled   []string                   // sessions disabled
-	Down       bool                       // Ready fails
+	Flows      map[string]bridge.Flow      // by id
+	Errors     map[string]bridge.FlowError // by id
+	Sessions   map[string]bridge.Session   // by the browser's Cookie header
+	Identities map[string]bridge.Identity  // by id
+	Disabled   []string                    // sessions disabled
+	Down       bool                        // Ready fails
 	PublicURL  string
 }
 
@@ -34,6 +35,17 @@ func (k *Kratos) Flow(_ context.Context, kind bridge.FlowKind, id, _ string) (br
 		return bridge.Flow{}, bridge.ErrFlowGone
 	}
 	return f, nil
+}
+
+// FlowError implements bridge.Kratos.
+func (k *Kratos) FlowError(_ context.Context, id string) (bridge.FlowError, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.Errors[id]
+	if !ok {
+		return bridge.FlowError{}, bridge.ErrFlowGone
+	}
+	return e, nil
 }
 
 // Whoami implements bridge.Kratos.
@@ -83,6 +95,10 @@ type Hydra struct {
 	Logouts  map[string]bridge.LogoutRequest
 	Accepted map[string]bridge.AcceptConsent // by challenge
 	Rejected []string
+	// LoggedOut lists the logout challenges accepted.
+	LoggedOut []string
+	// Down makes Ready fail.
+	Down bool
 	// Calls counts every call, so tests can assert nothing reached Hydra.
 	Calls int
 }
@@ -157,6 +173,7 @@ func (h *Hydra) AcceptLogout(_ context.Context, ch string) (string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.call()
+	h.LoggedOut = append(h.LoggedOut, ch)
 	return "http://hydra.test/oauth2/sessions/logout?logout_verifier=v", nil
 }
 
@@ -169,4 +186,11 @@ func (h *Hydra) RejectLogout(context.Context, string) error {
 }
 
 // Ready implements bridge.Hydra.
-func (h *Hydra) Ready(context.Context) error { return nil }
+func (h *Hydra) Ready(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.Down {
+		return context.DeadlineExceeded
+	}
+	return nil
+}

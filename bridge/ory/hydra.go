@@ -3,6 +3,8 @@ package ory
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"slices"
 
 	ory "github.com/ory/client-go"
 
@@ -93,8 +95,27 @@ func (h *Hydra) Logout(ctx context.Context, challenge string) (bridge.LogoutRequ
 	out := bridge.LogoutRequest{Challenge: challenge, Subject: r.GetSubject()}
 	if c := r.Client; c != nil {
 		out.ClientID, out.ClientName, out.ClientSkip = c.GetClientId(), c.GetClientName(), c.GetSkipLogoutConsent()
+		out.PostLogoutRedirectURIs = postLogoutRedirects(r.GetRequestUrl(), c.PostLogoutRedirectUris)
 	}
 	return out, nil
+}
+
+// postLogoutRedirects is where Hydra may send the browser after a logout:
+// the post_logout_redirect_uri of the request when the client registered
+// it, nothing when it did not, and all the client's when none was asked.
+func postLogoutRedirects(requestURL string, registered []string) []string {
+	u, err := url.Parse(requestURL)
+	if err != nil {
+		return nil
+	}
+	asked := u.Query().Get("post_logout_redirect_uri")
+	switch {
+	case asked == "":
+		return registered
+	case slices.Contains(registered, asked):
+		return []string{asked}
+	}
+	return nil
 }
 
 // AcceptLogout implements bridge.Hydra.

@@ -96,15 +96,40 @@ func (k *Kratos) Flow(ctx context.Context, kind bridge.FlowKind, id, cookie stri
 func messages(in []ory.UiText) []bridge.Message {
 	out := make([]bridge.Message, 0, len(in))
 	for _, m := range in {
-		out = append(out, bridge.Message{ID: m.Id, Type: m.Type, Text: m.Text})
+		out = append(out, message(m))
 	}
 	return out
+}
+
+func message(m ory.UiText) bridge.Message {
+	return bridge.Message{ID: m.Id, Type: m.Type, Text: m.Text, Context: m.Context}
+}
+
+// FlowError implements bridge.Kratos. It keeps Kratos' code, status,
+// reason and message, never its debug details.
+func (k *Kratos) FlowError(ctx context.Context, id string) (bridge.FlowError, error) {
+	e, resp, err := k.public.FrontendAPI.GetFlowError(ctx).Id(id).Execute()
+	if status(resp) == http.StatusNotFound {
+		return bridge.FlowError{}, fmt.Errorf("error %s: %w", id, bridge.ErrFlowGone)
+	}
+	if err != nil {
+		return bridge.FlowError{}, upstreamError("get flow error", resp, err)
+	}
+	out := bridge.FlowError{ID: e.Id}
+	if code, ok := e.Error["code"].(float64); ok {
+		out.Code = int(code)
+	}
+	out.Status, _ = e.Error["status"].(string)
+	out.Reason, _ = e.Error["reason"].(string)
+	out.Message, _ = e.Error["message"].(string)
+	return out, nil
 }
 
 func node(n ory.UiNode) bridge.Node {
 	out := bridge.Node{Group: n.Group, Type: n.Type, Messages: messages(n.Messages)}
 	if n.Meta.Label != nil {
-		out.Label = &bridge.Message{ID: n.Meta.Label.Id, Type: n.Meta.Label.Type, Text: n.Meta.Label.Text}
+		l := message(*n.Meta.Label)
+		out.Label = &l
 	}
 	a := n.Attributes
 	switch {
@@ -126,7 +151,8 @@ func node(n ory.UiNode) bridge.Node {
 		out.Text = a.UiNodeTextAttributes.Text.Text
 	case a.UiNodeAnchorAttributes != nil:
 		out.Href = a.UiNodeAnchorAttributes.Href
-		out.Label = &bridge.Message{ID: a.UiNodeAnchorAttributes.Title.Id, Text: a.UiNodeAnchorAttributes.Title.Text}
+		l := message(a.UiNodeAnchorAttributes.Title)
+		out.Label = &l
 	case a.UiNodeImageAttributes != nil:
 		out.Href = a.UiNodeImageAttributes.Src
 	}

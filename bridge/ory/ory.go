@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	ory "github.com/ory/client-go"
+
+	"github.com/idstack/idstack/bridge"
 )
 
 func newAPI(baseURL string, httpClient *http.Client) *ory.APIClient {
@@ -48,15 +51,30 @@ func status(resp *http.Response) int {
 	return resp.StatusCode
 }
 
-// upstreamError describes a failed call without echoing bodies (they may
-// carry tokens) into errors that reach logs.
+// upstreamError describes a failed call without echoing bodies or query
+// strings (they carry challenges, verifiers and tokens) into errors that
+// reach logs. An answer becomes a *bridge.StatusError.
 func upstreamError(op string, resp *http.Response, err error) error {
 	if resp != nil {
-		return fmt.Errorf("%s: upstream answered %s", op, resp.Status)
+		return &bridge.StatusError{Op: op, Code: resp.StatusCode}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", op, &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err})
 	}
 	var ge *ory.GenericOpenAPIError
 	if errors.As(err, &ge) {
 		return fmt.Errorf("%s: %s", op, ge.Error())
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// redactURL drops a URL's query, fragment and userinfo.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }

@@ -31,7 +31,7 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	// Accepting redirects through Hydra to the client.
 	w.Header().Set("Content-Security-Policy", s.csp(req.RedirectURIs))
-	s.render(w, r, http.StatusOK, "consent.html", page{Consent: &req, CSRF: token})
+	s.render(w, r, http.StatusOK, "consent.html", page{Title: "consent_title", Consent: &req, CSRF: token})
 }
 
 func (s *Server) handleConsentSubmit(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +105,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusInternalServerError, "internal", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "logout.html", page{Logout: &req, CSRF: token})
+	// Accepting redirects through Hydra to the client's post-logout URI.
+	w.Header().Set("Content-Security-Policy", s.csp(req.PostLogoutRedirectURIs))
+	s.render(w, r, http.StatusOK, "logout.html", page{Title: "logout_title", Logout: &req, CSRF: token})
 }
 
 func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {

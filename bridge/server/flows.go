@@ -147,9 +147,29 @@ func groupNodes(nodes []bridge.Node) []nodeGroup {
 	return out
 }
 
+// handleError shows the Kratos error of ?id= (its code, status, reason and
+// message, never its debug details), or a generic page when there is none
+// or it cannot be read.
 func (s *Server) handleError(w http.ResponseWriter, r *http.Request) {
-	// Kratos sends ?id=<error id>; the page stays generic and leaks nothing.
-	s.render(w, r, http.StatusOK, "error.html", page{Error: "kratos_error"})
+	p := page{Title: "error_title", Error: "kratos_error"}
+	id := r.URL.Query().Get("id")
+	if id == "" {
+		s.render(w, r, http.StatusOK, "error.html", p)
+		return
+	}
+	if _, err := bridge.ParseFlowID(id); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "kratos_error", err)
+		return
+	}
+	ctx, cancel := s.upstream(r)
+	defer cancel()
+	e, err := s.kratos.FlowError(ctx, id)
+	if err != nil {
+		s.log.Warn("kratos error unavailable", "request_id", RequestID(r.Context()), "path", r.URL.Path, "err", err)
+	} else {
+		p.KratosError = &e
+	}
+	s.render(w, r, http.StatusOK, "error.html", p)
 }
 
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
@@ -164,11 +184,11 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, statusOf(err), "upstream", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home.html", page{Session: &sess})
+	s.render(w, r, http.StatusOK, "home.html", page{Title: "home_title", Session: &sess})
 }
 
 func (s *Server) handleLoggedOut(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "loggedout.html", page{})
+	s.render(w, r, http.StatusOK, "loggedout.html", page{Title: "logged_out"})
 }
 
 // handleReady is ready only while Kratos and Hydra answer.

@@ -55,7 +55,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// UpstreamTimeout bounds each call to Kratos or Hydra.
 	UpstreamTimeout time.Duration
-	// TLS: the bridge is served over HTTPS (HSTS, Secure cookies).
+	// TLS: the bridge is served over HTTPS (HSTS, Secure cookies: it sets
+	// CSRF.Secure).
 	TLS bool
 	// Metrics, when set, are served at PathMetrics and record every request.
 	Metrics *Metrics
@@ -86,6 +87,9 @@ func New(cfg Config, k bridge.Kratos, h bridge.Hydra, log *slog.Logger) (*Server
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.TLS {
+		cfg.CSRF.Secure = true
 	}
 	s := &Server{cfg: cfg, kratos: k, hydra: h, log: log, tmpl: tmpl, mux: http.NewServeMux()}
 	static, _ := fs.Sub(staticFS, "static")
@@ -172,7 +176,9 @@ type page struct {
 	CSRF    string
 	Session *bridge.Session
 	Error   string
-	Links   map[string]string
+	// KratosError is the Kratos error the error page shows.
+	KratosError *bridge.FlowError
+	Links       map[string]string
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -187,9 +193,23 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // fail renders an error page; the message never carries upstream details.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, msgKey string, err error) {
 	if err != nil {
-		s.log.Warn("request failed", "path", r.URL.Path, "status", status, "err", err)
+		s.log.Warn("request failed", "request_id", RequestID(r.Context()), "path", r.URL.Path, "status", status, "err", err)
 	}
-	s.render(w, r, status, "error.html", page{Error: msgKey})
+	s.render(w, r, status, "error.html", page{Title: "error_title", Error: msgKey})
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request's id, which the server's
+// log lines repeat.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the id WithRequestID put in ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 func statusOf(err error) int {

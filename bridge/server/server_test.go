@@ -43,7 +43,8 @@ func newFixture(t *testing.T) *fixture {
 	h := fake.NewHydra()
 	h.Consents[challenge] = bridge.ConsentRequest{Challenge: challenge, Subject: "user-1", ClientID: "app", ClientName: "The App",
 		RequestedScopes: []string{"openid", "email"}, RedirectURIs: []string{"https://app.test/cb"}}
-	h.Logouts[challenge] = bridge.LogoutRequest{Challenge: challenge, Subject: "user-1", ClientID: "app"}
+	h.Logouts[challenge] = bridge.LogoutRequest{Challenge: challenge, Subject: "user-1", ClientID: "app",
+		PostLogoutRedirectURIs: []string{"http://127.0.0.1:5555/logged-out"}}
 	s, err := New(Config{
 		ReturnTo: bridge.AllowList{"*.idstack.test"}, FormActions: []string{"http://kratos.test"},
 		Claims: bridge.DefaultClaimMapping(), CSRF: bridge.CSRF{Key: []byte("0123456789abcdef0123456789abcdef")},
@@ -93,7 +94,7 @@ func TestLoginFlowRendersKratosNodesAndMessages(t *testing.T) {
 	for _, want := range []string{
 		`action="http://kratos.test/self-service/login?flow=` + flowID + `"`,
 		`name="csrf_token" value="kratos-csrf"`, `name="password"`, `type="password"`,
-		"メールアドレスまたはパスワードが正しくありません。", // message 4000006 in Japanese
+		"認証情報が正しくありません。", // message 4000006 in Japanese
 		`lang="ja"`, `href="/static/style.css"`,
 	} {
 		if !strings.Contains(html, want) {

@@ -1,12 +1,14 @@
 // Package upstream wraps the bridge's Kratos and Hydra clients: every call
 // is timed for the metrics, and idempotent reads that fail for a transient
-// reason (a transport error, a 5xx) are retried with backoff, a bounded
-// number of times within the request's deadline. Writes are never retried.
+// reason (a transport error, a 5xx, a 429) are retried with backoff, a
+// bounded number of times within the request's deadline. Other answers
+// (4xx, "flow gone") are final, and writes are never retried.
 package upstream
 
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/idstack/idstack/bridge"
@@ -31,10 +33,18 @@ type Retry struct {
 // DefaultRetry tries a read three times: at once, after 50 ms, after 100 ms.
 var DefaultRetry = Retry{Attempts: 3, Backoff: 50 * time.Millisecond}
 
-// definitive errors are answers, not failures: retrying cannot change them.
-func definitive(err error) bool {
-	return errors.Is(err, bridge.ErrFlowGone) || errors.Is(err, bridge.ErrNoSession) ||
-		errors.Is(err, bridge.ErrUnknownChallenge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+// transient tells a failure a retry may cure (a transport error, a 5xx, a
+// 429) from an answer it cannot change (a 4xx, "flow gone", a deadline).
+func transient(err error) bool {
+	if errors.Is(err, bridge.ErrFlowGone) || errors.Is(err, bridge.ErrNoSession) || errors.Is(err, bridge.ErrUnknownChallenge) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var se *bridge.StatusError
+	if errors.As(err, &se) {
+		return se.Code >= 500 || se.Code == http.StatusTooManyRequests
+	}
+	return true
 }
 
 func read[T any](ctx context.Context, o Observer, r Retry, service, op string, f func() (T, error)) (T, error) {
@@ -47,7 +57,7 @@ func read[T any](ctx context.Context, o Observer, r Retry, service, op string, f
 		if o != nil {
 			o.ObserveUpstream(service, op, start, err)
 		}
-		if err == nil || definitive(err) || attempt >= r.Attempts {
+		if err == nil || !transient(err) || attempt >= r.Attempts {
 			return v, err
 		}
 		select {
@@ -78,6 +88,11 @@ type Kratos struct {
 // Flow implements bridge.Kratos (retried).
 func (k Kratos) Flow(ctx context.Context, kind bridge.FlowKind, id, cookie string) (bridge.Flow, error) {
 	return read(ctx, k.Observer, k.Retry, "kratos", "get_flow", func() (bridge.Flow, error) { return k.Next.Flow(ctx, kind, id, cookie) })
+}
+
+// FlowError implements bridge.Kratos (retried).
+func (k Kratos) FlowError(ctx context.Context, id string) (bridge.FlowError, error) {
+	return read(ctx, k.Observer, k.Retry, "kratos", "get_flow_error", func() (bridge.FlowError, error) { return k.Next.FlowError(ctx, id) })
 }
 
 // Whoami implements bridge.Kratos (retried).

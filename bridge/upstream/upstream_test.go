@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -58,6 +59,35 @@ func TestReadsRetryTransientErrorsOnly(t *testing.T) {
 	k.Next = f
 	if _, err := k.Identity(context.Background(), "x"); !errors.Is(err, bridge.ErrNoSession) || f.calls != 1 {
 		t.Fatalf("a definitive answer was retried (%d calls)", f.calls)
+	}
+}
+
+func TestReadsRetryOnlyTransientAnswers(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantCalls int
+	}{
+		{"transport error", errors.New("dial tcp: connection refused"), 3},
+		{"500", &bridge.StatusError{Op: "get identity", Code: 500}, 3},
+		{"503", &bridge.StatusError{Op: "get identity", Code: 503}, 3},
+		{"429", &bridge.StatusError{Op: "get identity", Code: 429}, 3},
+		{"400", &bridge.StatusError{Op: "get identity", Code: 400}, 1},
+		{"401", &bridge.StatusError{Op: "get identity", Code: 401}, 1},
+		{"404", &bridge.StatusError{Op: "get identity", Code: 404}, 1},
+		{"wrapped 403", fmt.Errorf("whoami: %w", &bridge.StatusError{Op: "whoami", Code: 403}), 1},
+		{"flow gone", bridge.ErrFlowGone, 1},
+		{"unknown challenge", bridge.ErrUnknownChallenge, 1},
+		{"deadline", context.DeadlineExceeded, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &flaky{Kratos: &fake.Kratos{}, fails: 10, err: tt.err}
+			k := Kratos{Next: f, Retry: Retry{Attempts: 3, Backoff: time.Millisecond}}
+			if _, err := k.Identity(context.Background(), "x"); !errors.Is(err, tt.err) || f.calls != tt.wantCalls {
+				t.Errorf("got %v after %d calls, want %d calls", err, f.calls, tt.wantCalls)
+			}
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ type Config struct {
 	ReturnTo        string // allow-list: hosts or *.suffix, comma-separated
 	FormActions     string // extra CSP form-action sources, comma-separated
 	FirstParty      string // client ids that skip consent, comma-separated
+	ClaimMapping    string // JSON object claim → trait path; "" for bridge.DefaultClaimMapping
 	RememberFor     time.Duration
 	CSRFSecretFile  string
 	TLSCert, TLSKey string
@@ -58,8 +60,16 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 		return fmt.Errorf("listen-addr: %w", err)
 	}
-	if c.ReturnTo == "" {
-		return errors.New("return-to: at least one allowed host is required")
+	if err := bridge.AllowList(svc.SplitList(c.ReturnTo)).Validate(); err != nil {
+		return fmt.Errorf("return-to: %w", err)
+	}
+	for _, src := range svc.SplitList(c.FormActions) {
+		if !formActionPattern.MatchString(src) {
+			return fmt.Errorf("form-actions: %q: want an http(s) origin such as https://kratos.example.com or http://*.example.test:*", src)
+		}
+	}
+	if _, err := c.claims(); err != nil {
+		return fmt.Errorf("claim-mapping: %w", err)
 	}
 	if c.CSRFSecretFile == "" {
 		return errors.New("csrf-secret-file: required (32 bytes or more, the same on every replica)")
@@ -67,10 +77,29 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls-cert, tls-key: give both or neither")
 	}
-	if c.UpstreamTimeout <= 0 || c.ShutdownTimeout <= 0 {
-		return errors.New("upstream-timeout, shutdown-timeout: must be positive")
+	if c.UpstreamTimeout <= 0 {
+		return errors.New("upstream-timeout: must be positive")
+	}
+	if c.ShutdownTimeout <= 0 {
+		return errors.New("shutdown-timeout: must be positive")
+	}
+	if c.RememberFor < 0 {
+		return errors.New("remember-for: must not be negative (0: forever)")
 	}
 	return nil
+}
+
+// formActionPattern is a CSP host-source with a scheme: wildcards for the
+// first label and the port, an optional path, nothing that would end the
+// directive.
+var formActionPattern = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:([0-9]+|\*))?(/[^\s;,'"]*)?$`)
+
+// claims is the configured claim mapping, or the default one.
+func (c Config) claims() (bridge.ClaimMapping, error) {
+	if c.ClaimMapping == "" {
+		return bridge.DefaultClaimMapping(), nil
+	}
+	return bridge.ParseClaimMapping(c.ClaimMapping)
 }
 
 func main() {
@@ -93,6 +122,7 @@ func Run(ctx context.Context, args []string) error {
 	fs.String(&c.ReturnTo, "return-to", "allowed return hosts, comma-separated (host or *.suffix)")
 	fs.String(&c.FormActions, "form-actions", "extra CSP form-action sources, comma-separated (Kratos' and Hydra's public origins)")
 	fs.String(&c.FirstParty, "first-party", "OAuth2 client ids that skip consent, comma-separated")
+	fs.String(&c.ClaimMapping, "claim-mapping", `ID-token claims from identity traits, a JSON object of claim to trait path, e.g. {"given_name":"name.first"} (default: email, name.first, name.last)`)
 	fs.Duration(&c.RememberFor, "remember-for", "how long Hydra remembers a consent (0: forever)")
 	fs.String(&c.CSRFSecretFile, "csrf-secret-file", "file with the CSRF secret")
 	fs.String(&c.TLSCert, "tls-cert", "TLS certificate file (serve HTTPS)")
@@ -113,6 +143,7 @@ func Run(ctx context.Context, args []string) error {
 	if secret = []byte(strings.TrimSpace(string(secret))); len(secret) < 32 {
 		return errors.New("csrf-secret-file: the secret must be at least 32 bytes")
 	}
+	claims, _ := c.claims() // Validate checked it
 	log := svc.Logger(os.Stderr, "bridge", slog.LevelInfo, "region", c.Region)
 	httpClient := &http.Client{Timeout: c.UpstreamTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	metrics := server.NewMetrics()
@@ -120,8 +151,8 @@ func Run(ctx context.Context, args []string) error {
 	hydra := upstream.Hydra{Next: ory.NewHydra(c.HydraAdminURL, httpClient), Observer: metrics, Retry: upstream.DefaultRetry}
 	s, err := server.New(server.Config{
 		FirstParty: svc.SplitList(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(svc.SplitList(c.ReturnTo)),
-		FormActions: svc.SplitList(c.FormActions), Claims: bridge.DefaultClaimMapping(),
-		CSRF: bridge.CSRF{Key: secret, Secure: c.TLSCert != ""}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "",
+		FormActions: svc.SplitList(c.FormActions), Claims: claims,
+		CSRF: bridge.CSRF{Key: secret}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "", // TLS: Secure cookies
 		Metrics: metrics,
 	}, kratos, hydra, log)
 	if err != nil {
@@ -150,7 +181,7 @@ func requestLog(log *slog.Logger, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r.WithContext(server.WithRequestID(r.Context(), id)))
 		if r.URL.Path == server.PathAlive || r.URL.Path == server.PathReady || r.URL.Path == server.PathMetrics {
 			return
 		}
