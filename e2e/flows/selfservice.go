@@ -117,10 +117,16 @@ func (r *Runner) ExpiredLogin(ctx context.Context, region string, u User, expire
 		if msg != MsgFlowExpired || fresh == "" || fresh == old {
 			return fmt.Errorf("%w: after an expired flow: message %q, flow %q (was %q)", ErrUnexpectedPage, msg, fresh, old)
 		}
+		// The restarted page already shows the expiry message, so waiting
+		// for "any message" would match before the submit navigates: wait
+		// for what comes after the submit, or for a different message.
+		afterRetry := selAppSignedIn + `, ` + selConsentForm + `, ` + selAppError + `, ` +
+			`p.msg[data-id]:not([data-id="` + MsgFlowExpired + `"])`
 		if err := s.Step("sign-in-again",
+			chromedp.SetValue(chromedp.CSS(selIdentifier), u.Email),
 			chromedp.SendKeys(chromedp.CSS(selPassword), u.Password),
 			chromedp.Click(chromedp.CSS(selPasswordSubmit)),
-			chromedp.WaitVisible(chromedp.CSS(selAfterSignIn)),
+			chromedp.WaitVisible(chromedp.CSS(afterRetry)),
 		); err != nil {
 			return err
 		}
