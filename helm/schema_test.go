@@ -56,6 +56,15 @@ func TestBadValuesRefused(t *testing.T) {
 		{"bridge upstream timeout zero", "bridge", "minimal", "upstreamTimeout", "0s", []string{"/upstreamTimeout"}},
 		{"bridge shutdown timeout zero", "bridge", "minimal", "shutdownTimeout", "0", []string{"/shutdownTimeout"}},
 		{"bridge misspelled setting", "bridge", "minimal", "returnTO", []any{"x"}, []string{"additional properties 'returnTO' not allowed"}},
+		{"bridge return-to as a URL", "bridge", "minimal", "returnTo", []any{"https://app.example.com"}, []string{"/returnTo/0", "does not match pattern"}},
+		{"bridge return-to for a whole TLD", "bridge", "minimal", "returnTo", []any{"*.test"}, []string{"/returnTo/0", "does not match pattern"}},
+		{"bridge return-to with a path", "bridge", "minimal", "returnTo", []any{"app.example.com/cb"}, []string{"/returnTo/0", "does not match pattern"}},
+		{"bridge form-action that ends the directive", "bridge", "minimal", "formActions", []any{"https://a.test; script-src *"}, []string{"/formActions/0", "does not match pattern"}},
+		{"bridge form-action with a semicolon in the path", "bridge", "minimal", "formActions", []any{"https://a.test/x;y"}, []string{"/formActions/0", "does not match pattern"}},
+		{"bridge form-action without scheme", "bridge", "minimal", "formActions", []any{"kratos.example.com"}, []string{"/formActions/0", "does not match pattern"}},
+		{"bridge claim mapping unknown claim", "bridge", "minimal", "claimMapping", map[string]any{"groups": "groups"}, []string{"/claimMapping", "additional properties 'groups' not allowed"}},
+		{"bridge claim mapping bad trait path", "bridge", "minimal", "claimMapping", map[string]any{"given_name": "name first"}, []string{"/claimMapping/given_name", "does not match pattern"}},
+		{"bridge external TLS not a bool", "bridge", "minimal", "externalTLS", "yes", []string{"/externalTLS", "want boolean"}},
 		{"keyrotation alg", "keyrotation", "minimal", "policy.sets", []any{map[string]any{"name": "hydra.jwt.access-token", "alg": "HS256"}}, []string{"/policy/sets/0/alg", "value must be one of"}},
 		{"keyrotation vault address", "keyrotation", "minimal", "vault.address", "vault:8200", []string{"/vault/address", "does not match pattern"}},
 		{"keyrotation policy duration", "keyrotation", "minimal", "policy.lead", "2 hours", []string{"/policy/lead"}},
@@ -91,6 +100,9 @@ func TestGoodValuesAccepted(t *testing.T) {
 		{"bridge remember-for compound", "bridge", "rememberFor", "1h30m"},
 		{"bridge upstream timeout in ms", "bridge", "upstreamTimeout", "1500ms"},
 		{"bridge shutdown timeout fractional", "bridge", "shutdownTimeout", "0.5s"},
+		{"bridge return-to host with a port", "bridge", "returnTo", []any{"localhost:8080", "*.idstack.test:443"}},
+		{"bridge form-action wildcards and a path", "bridge", "formActions", []any{"http://*.idstack.test:*", "https://kratos.example.com/.ory/kratos"}},
+		{"bridge claim mapping", "bridge", "claimMapping", map[string]any{"given_name": "profile.given-name", "name": "full_name"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,7 @@ type Config struct {
 	RememberFor     time.Duration
 	CSRFSecretFile  string
 	TLSCert, TLSKey string
+	ExternalTLS     bool // browsers reach the bridge over HTTPS through a proxy that ends TLS
 	UpstreamTimeout time.Duration
 	ShutdownTimeout time.Duration
 	Region          string
@@ -94,6 +95,21 @@ func (c Config) Validate() error {
 // directive.
 var formActionPattern = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:([0-9]+|\*))?(/[^\s;,'"]*)?$`)
 
+// tls reports whether browsers reach the bridge over HTTPS: it serves TLS
+// itself, or a proxy in front of it ends TLS (an ingress).
+func (c Config) tls() bool { return c.TLSCert != "" || c.ExternalTLS }
+
+// serverConfig is the server's configuration; c must be valid.
+func (c Config) serverConfig(secret []byte, metrics *server.Metrics) server.Config {
+	claims, _ := c.claims() // Validate checked it
+	return server.Config{
+		FirstParty: svc.SplitList(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(svc.SplitList(c.ReturnTo)),
+		FormActions: svc.SplitList(c.FormActions), Claims: claims,
+		CSRF: bridge.CSRF{Key: secret}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.tls(), // TLS: HSTS, Secure cookies
+		Metrics: metrics,
+	}
+}
+
 // claims is the configured claim mapping, or the default one.
 func (c Config) claims() (bridge.ClaimMapping, error) {
 	if c.ClaimMapping == "" {
@@ -111,10 +127,11 @@ func main() {
 	}
 }
 
-// Run parses args and serves until ctx is done, then drains.
-func Run(ctx context.Context, args []string) error {
+// Parse reads the defaults, then the BRIDGE_<FLAG> variables (through
+// lookup), then args. It does not validate.
+func Parse(args []string, lookup func(string) (string, bool)) (Config, error) {
 	c := Default()
-	fs := svc.NewFlags("bridge", "BRIDGE", os.LookupEnv)
+	fs := svc.NewFlags("bridge", "BRIDGE", lookup)
 	fs.String(&c.ListenAddr, "listen-addr", "listen address")
 	fs.String(&c.KratosPublicURL, "kratos-public-url", "Kratos public API, as this server reaches it and as browsers do")
 	fs.String(&c.KratosAdminURL, "kratos-admin-url", "Kratos admin API")
@@ -127,10 +144,20 @@ func Run(ctx context.Context, args []string) error {
 	fs.String(&c.CSRFSecretFile, "csrf-secret-file", "file with the CSRF secret")
 	fs.String(&c.TLSCert, "tls-cert", "TLS certificate file (serve HTTPS)")
 	fs.String(&c.TLSKey, "tls-key", "TLS key file")
+	fs.Bool(&c.ExternalTLS, "external-tls", "browsers reach the bridge over HTTPS through a proxy that ends TLS (HSTS, Secure cookies while serving HTTP)")
 	fs.Duration(&c.UpstreamTimeout, "upstream-timeout", "timeout of each Kratos or Hydra call")
 	fs.Duration(&c.ShutdownTimeout, "shutdown-timeout", "how long SIGTERM waits for requests in flight")
 	fs.String(&c.Region, "region", "region name, on every log line")
 	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Run parses args and serves until ctx is done, then drains.
+func Run(ctx context.Context, args []string) error {
+	c, err := Parse(args, os.LookupEnv)
+	if err != nil {
 		return err
 	}
 	if err := c.Validate(); err != nil {
@@ -143,18 +170,12 @@ func Run(ctx context.Context, args []string) error {
 	if secret = []byte(strings.TrimSpace(string(secret))); len(secret) < 32 {
 		return errors.New("csrf-secret-file: the secret must be at least 32 bytes")
 	}
-	claims, _ := c.claims() // Validate checked it
 	log := svc.Logger(os.Stderr, "bridge", slog.LevelInfo, "region", c.Region)
 	httpClient := &http.Client{Timeout: c.UpstreamTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	metrics := server.NewMetrics()
 	kratos := upstream.Kratos{Next: ory.NewKratos(c.KratosPublicURL, c.KratosAdminURL, httpClient), Observer: metrics, Retry: upstream.DefaultRetry}
 	hydra := upstream.Hydra{Next: ory.NewHydra(c.HydraAdminURL, httpClient), Observer: metrics, Retry: upstream.DefaultRetry}
-	s, err := server.New(server.Config{
-		FirstParty: svc.SplitList(c.FirstParty), RememberFor: c.RememberFor, ReturnTo: bridge.AllowList(svc.SplitList(c.ReturnTo)),
-		FormActions: svc.SplitList(c.FormActions), Claims: claims,
-		CSRF: bridge.CSRF{Key: secret}, UpstreamTimeout: c.UpstreamTimeout, TLS: c.TLSCert != "", // TLS: Secure cookies
-		Metrics: metrics,
-	}, kratos, hydra, log)
+	s, err := server.New(c.serverConfig(secret, metrics), kratos, hydra, log)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idstack/idstack/bridge/fake"
 	"github.com/idstack/idstack/bridge/server"
 )
 
@@ -84,6 +85,52 @@ func TestClaimMappingFromFlagOrEnvironment(t *testing.T) {
 		"--hydra-admin-url", c.HydraAdminURL, "--return-to", c.ReturnTo, "--csrf-secret-file", c.CSRFSecretFile})
 	if err == nil || !strings.HasPrefix(err.Error(), "claim-mapping:") || !strings.Contains(err.Error(), `"groups"`) {
 		t.Fatalf("got %v, want a claim-mapping error naming the claim", err)
+	}
+}
+
+func TestExternalTLSTurnsOnHSTS(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool // HSTS (and Secure cookies)
+	}{
+		{"plain HTTP", nil, nil, false},
+		{"own certificate", []string{"--tls-cert", "/tls.crt", "--tls-key", "/tls.key"}, nil, true},
+		{"flag", []string{"--external-tls"}, nil, true},
+		{"environment", nil, map[string]string{"BRIDGE_EXTERNAL_TLS": "true"}, true},
+		{"environment off", nil, map[string]string{"BRIDGE_EXTERNAL_TLS": "false"}, false},
+		{"flag overrides environment", []string{"--external-tls=false"}, map[string]string{"BRIDGE_EXTERNAL_TLS": "1"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := valid()
+			args := append([]string{"--kratos-public-url", v.KratosPublicURL, "--kratos-admin-url", v.KratosAdminURL,
+				"--hydra-admin-url", v.HydraAdminURL, "--return-to", v.ReturnTo, "--csrf-secret-file", v.CSRFSecretFile}, tt.args...)
+			c, err := Parse(args, func(k string) (string, bool) { s, ok := tt.env[k]; return s, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			s, err := server.New(c.serverConfig([]byte(strings.Repeat("k", 32)), nil), &fake.Kratos{}, fake.NewHydra(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, server.PathAlive, nil))
+			if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tt.want {
+				t.Errorf("HSTS sent: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestExternalTLSNotABoolean(t *testing.T) {
+	_, err := Parse(nil, func(k string) (string, bool) { return "yes please", k == "BRIDGE_EXTERNAL_TLS" })
+	if err == nil || !strings.Contains(err.Error(), "BRIDGE_EXTERNAL_TLS") {
+		t.Fatalf("got %v, want an error naming BRIDGE_EXTERNAL_TLS", err)
 	}
 }
 

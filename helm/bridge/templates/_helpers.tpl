@@ -51,6 +51,14 @@ idstack.dev/region: {{ . }}
 {{- if .Values.tls.existingSecret }}HTTPS{{ else }}HTTP{{ end -}}
 {{- end -}}
 
+{{/*
+bridge.externalTLS: "true" when browsers reach the bridge over HTTPS through
+a proxy that ends TLS: externalTLS, or an ingress with a tlsSecret.
+*/}}
+{{- define "bridge.externalTLS" -}}
+{{- if or .Values.externalTLS (and .Values.ingress.enabled .Values.ingress.tlsSecret) }}true{{ else }}false{{ end -}}
+{{- end -}}
+
 {{- define "bridge.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: {{ .Values.securityContext.runAsUser }}
@@ -89,12 +97,15 @@ Defaults derive from the region; each one can be set in values.
 - {name: BRIDGE_RETURN_TO, value: {{ join "," $returnTo | quote }}}
 - {name: BRIDGE_FORM_ACTIONS, value: {{ join "," $formActions | quote }}}
 - {name: BRIDGE_FIRST_PARTY, value: {{ join "," .Values.firstParty | quote }}}
+{{- /* Empty: "" (the bridge's default mapping); "{}" would map no claim at all. */}}
+- {name: BRIDGE_CLAIM_MAPPING, value: {{ if .Values.claimMapping }}{{ toJson .Values.claimMapping | quote }}{{ else }}""{{ end }}}
 - {name: BRIDGE_REMEMBER_FOR, value: {{ .Values.rememberFor | quote }}}
 - {name: BRIDGE_CSRF_SECRET_FILE, value: /etc/idstack/bridge-csrf/csrf-secret}
 {{- if .Values.tls.existingSecret }}
 - {name: BRIDGE_TLS_CERT, value: /etc/idstack/bridge-tls/tls.crt}
 - {name: BRIDGE_TLS_KEY, value: /etc/idstack/bridge-tls/tls.key}
 {{- end }}
+- {name: BRIDGE_EXTERNAL_TLS, value: {{ include "bridge.externalTLS" . | quote }}}
 - {name: BRIDGE_UPSTREAM_TIMEOUT, value: {{ .Values.upstreamTimeout | quote }}}
 - {name: BRIDGE_SHUTDOWN_TIMEOUT, value: {{ .Values.shutdownTimeout | quote }}}
 - {name: BRIDGE_REGION, value: {{ .Values.region.name | quote }}}
