@@ -51,10 +51,15 @@ type Flow struct {
 	Messages       []Message
 	ReturnTo       string
 	LoginChallenge string // Hydra's, when the flow is part of an OAuth2 login
-	Refresh        bool
-	AAL            string
-	State          string // e.g. "choose_method", "sent_email", "passed_challenge"
-	ExpiresAt      time.Time
+	// DroppedChallenge is the login_challenge of the flow's request URL
+	// when Kratos did not keep it as LoginChallenge: a flow Kratos restarts
+	// after expiry copies the old request URL but not the challenge
+	// (Kratos v1.3.1 FromOldFlow), which would end the OAuth2 login.
+	DroppedChallenge string
+	Refresh          bool
+	AAL              string
+	State            string // e.g. "choose_method", "sent_email", "passed_challenge"
+	ExpiresAt        time.Time
 }
 
 // Node is one UI node: an input, a text, an image or a link.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	ory "github.com/ory/client-go"
@@ -48,6 +49,7 @@ func (k *Kratos) Flow(ctx context.Context, kind bridge.FlowKind, id, cookie stri
 		v, resp, err = api.GetLoginFlow(ctx).Id(id).Cookie(cookie).Execute()
 		if v != nil {
 			ui, f.ReturnTo, f.LoginChallenge, f.Refresh = v.Ui, v.GetReturnTo(), v.GetOauth2LoginChallenge(), v.GetRefresh()
+			f.DroppedChallenge = droppedChallenge(f.LoginChallenge, v.RequestUrl)
 			f.AAL, f.ExpiresAt = string(v.GetRequestedAal()), v.ExpiresAt
 		}
 	case bridge.FlowRegistration:
@@ -55,6 +57,7 @@ func (k *Kratos) Flow(ctx context.Context, kind bridge.FlowKind, id, cookie stri
 		v, resp, err = api.GetRegistrationFlow(ctx).Id(id).Cookie(cookie).Execute()
 		if v != nil {
 			ui, f.ReturnTo, f.LoginChallenge, f.ExpiresAt = v.Ui, v.GetReturnTo(), v.GetOauth2LoginChallenge(), v.ExpiresAt
+			f.DroppedChallenge = droppedChallenge(f.LoginChallenge, v.RequestUrl)
 		}
 	case bridge.FlowRecovery:
 		var v *ory.RecoveryFlow
@@ -216,4 +219,17 @@ func (k *Kratos) DisableSession(ctx context.Context, sessionID string) error {
 // Ready implements bridge.Kratos.
 func (k *Kratos) Ready(ctx context.Context) error {
 	return ready(ctx, k.http, k.publicURL)
+}
+
+// droppedChallenge is the login_challenge of a flow's request URL when the
+// flow itself has none (see bridge.Flow.DroppedChallenge), or "".
+func droppedChallenge(kept, requestURL string) string {
+	if kept != "" {
+		return ""
+	}
+	u, err := url.Parse(requestURL)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("login_challenge")
 }

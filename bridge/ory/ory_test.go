@@ -128,3 +128,16 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDroppedChallenge(t *testing.T) {
+	for _, c := range []struct{ kept, requestURL, want string }{
+		{"", "http://kratos.test/self-service/login/browser?login_challenge=" + challenge, challenge},
+		{challenge, "http://kratos.test/self-service/login/browser?login_challenge=" + challenge, ""},
+		{"", "http://kratos.test/self-service/login/browser", ""},
+		{"", "%zz", ""},
+	} {
+		if got := droppedChallenge(c.kept, c.requestURL); got != c.want {
+			t.Errorf("droppedChallenge(%q, %q) = %q, want %q", c.kept, c.requestURL, got, c.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/idstack/idstack/bridge"
@@ -99,6 +100,22 @@ func (s *Server) flowHandler(kind bridge.FlowKind) http.HandlerFunc {
 			s.fail(w, r, statusOf(err), "upstream", err)
 			return
 		}
+		if f.DroppedChallenge != "" {
+			// Kratos restarted an expired flow without Hydra's challenge:
+			// start it again with the challenge, and say why on the new page.
+			if _, err := bridge.ParseChallenge(f.DroppedChallenge); err == nil {
+				q := r.URL.Query()
+				q.Set("login_challenge", f.DroppedChallenge)
+				r2 := r.Clone(r.Context())
+				r2.URL.RawQuery = q.Encode()
+				if to, err := s.startURL(kind, r2, &f); err == nil {
+					s.carryNotice(w, f.Messages)
+					http.Redirect(w, r, to, http.StatusSeeOther)
+					return
+				}
+			}
+		}
+		f.Messages = s.takeNotice(w, r, f.Messages)
 		if f.LoginChallenge != "" {
 			if lr, err := s.hydra.Login(ctx, f.LoginChallenge); err == nil {
 				// Submitting the form may end, after redirects, at the client.
@@ -207,4 +224,42 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write([]byte("ok\n"))
+}
+
+// noticeCookie carries an expiry message across the restart of a flow
+// (see bridge.Flow.DroppedChallenge): only its id, and only one of
+// restartNotices, so a planted cookie can at most show one of these texts.
+const noticeCookie = "idstack_notice"
+
+// restartNotices are the Kratos messages a restart carries, with the
+// English text shown in their place (Japanese comes from the Kratos table).
+var restartNotices = map[int64]string{
+	4010001: "The login flow expired, please try again.",
+	4040001: "The registration flow expired, please try again.",
+}
+
+// carryNotice sets noticeCookie to the first restart notice in msgs.
+func (s *Server) carryNotice(w http.ResponseWriter, msgs []bridge.Message) {
+	for _, m := range msgs {
+		if _, ok := restartNotices[m.ID]; ok {
+			http.SetCookie(w, &http.Cookie{Name: noticeCookie, Value: strconv.FormatInt(m.ID, 10), Path: "/", MaxAge: 120, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.TLS})
+			return
+		}
+	}
+}
+
+// takeNotice clears noticeCookie and, when the flow shows no message of
+// its own, returns the carried notice as the flow's message.
+func (s *Server) takeNotice(w http.ResponseWriter, r *http.Request, msgs []bridge.Message) []bridge.Message {
+	c, err := r.Cookie(noticeCookie)
+	if err != nil {
+		return msgs
+	}
+	http.SetCookie(w, &http.Cookie{Name: noticeCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.TLS})
+	id, _ := strconv.ParseInt(c.Value, 10, 64)
+	text, ok := restartNotices[id]
+	if !ok || len(msgs) > 0 {
+		return msgs
+	}
+	return []bridge.Message{{ID: id, Type: "error", Text: text}}
 }

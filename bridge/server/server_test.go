@@ -118,6 +118,63 @@ func TestExpiredFlowRestartsKeepingTheLoginChallenge(t *testing.T) {
 	}
 }
 
+// Kratos restarts an expired flow without Hydra's challenge (the new flow
+// keeps only the old request URL): the bridge starts it again with the
+// challenge, and the next page still says the first one expired.
+func TestRestartedFlowGetsItsLoginChallengeBack(t *testing.T) {
+	f := newFixture(t)
+	restarted := f.kratos.Flows[flowID]
+	restarted.Messages = []bridge.Message{{ID: 4010001, Type: "error", Text: "The login flow expired 0.02 minutes ago, please try again."}}
+	restarted.DroppedChallenge = challenge
+	f.kratos.Flows[flowID] = restarted
+
+	resp := f.do(httptest.NewRequest(http.MethodGet, PathLogin+"?flow="+flowID, nil))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("got %d, want 303", resp.StatusCode)
+	}
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc.Path != "/self-service/login/browser" || loc.Query().Get("login_challenge") != challenge {
+		t.Errorf("restart to %s", loc)
+	}
+	var notice *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == noticeCookie {
+			notice = c
+		}
+	}
+	if notice == nil || notice.Value != "4010001" || !notice.HttpOnly {
+		t.Fatalf("notice cookie %+v", notice)
+	}
+
+	// The fresh flow (with the challenge, no message of its own) shows the
+	// carried notice once, in the reader's language, and clears it.
+	fresh := f.kratos.Flows[flowID]
+	fresh.Messages, fresh.DroppedChallenge, fresh.LoginChallenge = nil, "", challenge
+	f.kratos.Flows[flowID] = fresh
+	req := httptest.NewRequest(http.MethodGet, PathLogin+"?flow="+flowID, nil)
+	req.AddCookie(notice)
+	req.Header.Set("Accept-Language", "ja")
+	resp = f.do(req)
+	page := body(t, resp)
+	if !strings.Contains(page, `data-id="4010001"`) || !strings.Contains(page, "ログインの有効期限が切れました") {
+		t.Errorf("the fresh page lacks the expiry notice:\n%.800s", page)
+	}
+	cleared := false
+	for _, c := range resp.Cookies() {
+		cleared = cleared || c.Name == noticeCookie && c.MaxAge < 0
+	}
+	if !cleared {
+		t.Error("the notice cookie is not cleared")
+	}
+
+	// A planted cookie can only name a restart notice.
+	req = httptest.NewRequest(http.MethodGet, PathLogin+"?flow="+flowID, nil)
+	req.AddCookie(&http.Cookie{Name: noticeCookie, Value: "4000006"})
+	if page := body(t, f.do(req)); strings.Contains(page, `data-id="4000006"`) {
+		t.Error("a planted notice id was shown")
+	}
+}
+
 func TestBadInputNeverReachesUpstream(t *testing.T) {
 	f := newFixture(t)
 	for _, path := range []string{
