@@ -100,9 +100,7 @@ test-integration: images ## integration tests against real servers in Docker
 	exit $$rc
 
 .PHONY: test
-# test-e2e is not part of test yet: its Chromium flows hang at the first
-# navigation on these machines (issue #5 stays open until they pass).
-test: tools lint test-unit test-helm test-terraform test-integration ## everything CI runs: lint, unit, chart, module and integration tests (chaos short suite included)
+test: tools lint test-unit test-helm test-terraform test-integration test-e2e ## everything CI runs: lint, unit, chart, module, integration (chaos short suite included) and browser tests
 
 .PHONY: test-e2e
 test-e2e: images ## the browser suite (Chromium) against a local topology of its own

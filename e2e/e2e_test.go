@@ -275,6 +275,27 @@ func (s *suite) report(t *testing.T, dir string, wall time.Duration) {
 		}
 		fmt.Fprintf(&out, "| %s | %d | %s | %s | %s | %s |\n", n, len(took), pct(took, 50), pct(took, 95), pct(nav, 50), pct(nav, 95))
 	}
+	fmt.Fprintf(&out, "\nstep p50 per flow (navigation steps; a submit step runs until the page after its last redirect shows):\n")
+	for _, n := range names {
+		var order []string
+		steps := map[string][]time.Duration{}
+		for _, r := range byFlow[n] {
+			for _, st := range r.Steps {
+				if st.Name == flows.StepType {
+					continue
+				}
+				if _, ok := steps[st.Name]; !ok {
+					order = append(order, st.Name)
+				}
+				steps[st.Name] = append(steps[st.Name], st.Took)
+			}
+		}
+		var parts []string
+		for _, name := range order {
+			parts = append(parts, fmt.Sprintf("%s %s", name, pct(steps[name], 50)))
+		}
+		fmt.Fprintf(&out, "- %s: %s\n", n, strings.Join(parts, ", "))
+	}
 	fmt.Fprintf(&out, "\nsuite wall time (stack up included): %s\n", wall.Round(time.Second))
 	t.Log(out.String())
 }
