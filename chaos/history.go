@@ -71,11 +71,14 @@ type History struct {
 	Start    time.Time         `json:"start"`
 	// FaultsStart is when the first fault was injected; Healed when the
 	// last one was healed.
-	FaultsStart time.Time     `json:"faults_start"`
-	Healed      time.Time     `json:"healed"`
-	End         time.Time     `json:"end"`
-	Events      []Event       `json:"events"`
-	Faults      []FaultWindow `json:"faults"`
+	FaultsStart time.Time `json:"faults_start"`
+	Healed      time.Time `json:"healed"`
+	End         time.Time `json:"end"`
+	Events      []Event   `json:"events"`
+	// SkippedTicks counts, per probe loop, the ticks that started nothing
+	// because the loop already had its bound of operations in flight.
+	SkippedTicks map[string]int `json:"skipped_ticks,omitempty"`
+	Faults       []FaultWindow  `json:"faults"`
 	// Keys lists when each signing key was first seen published; a zero
 	// time means it was published before the run began.
 	Keys []KeySighting `json:"keys"`

@@ -205,6 +205,9 @@ func Measure(h chaos.History) chaos.Measurements {
 				evs = append(evs, e)
 			}
 		}
+		// Probes overlap (open loops): judge availability by when answers
+		// came back.
+		sort.SliceStable(evs, func(i, j int) bool { return evs[i].End().Before(evs[j].End()) })
 		m.Unavailable[r] = unavailable(h, evs)
 		m.Recovery[r] = recovery(h, evs)
 	}

@@ -28,13 +28,37 @@ const Global = "global"
 // Recorder keeps the events and key sightings of a run. It is safe for
 // concurrent use.
 type Recorder struct {
-	mu     sync.Mutex
-	events []chaos.Event
-	keys   map[string]time.Time
+	mu      sync.Mutex
+	events  []chaos.Event
+	keys    map[string]time.Time
+	skipped map[string]int
 }
 
 // NewRecorder returns an empty recorder.
-func NewRecorder() *Recorder { return &Recorder{keys: map[string]time.Time{}} }
+func NewRecorder() *Recorder {
+	return &Recorder{keys: map[string]time.Time{}, skipped: map[string]int{}}
+}
+
+// Skipped counts a tick of loop that started nothing (see Traffic.Run).
+func (r *Recorder) Skipped(loop string) {
+	r.mu.Lock()
+	r.skipped[loop]++
+	r.mu.Unlock()
+}
+
+// SkippedTicks returns the skipped ticks per loop, nil when none were.
+func (r *Recorder) SkippedTicks() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.skipped) == 0 {
+		return nil
+	}
+	out := make(map[string]int, len(r.skipped))
+	for k, v := range r.skipped {
+		out[k] = v
+	}
+	return out
+}
 
 // Add records one event.
 func (r *Recorder) Add(e chaos.Event) {
@@ -109,26 +133,20 @@ type Traffic struct {
 }
 
 // Run makes traffic until ctx is done and every loop has stopped.
+//
+// The login, registration and browser loops are open: an operation starts
+// on every tick whether or not the ones before it have finished, up to a
+// few in flight, so a slow answer does not hold the next attempt back and
+// the history samples the service at a steady rate (a closed loop would
+// measure a slow link as long gaps between logins). A tick that finds the
+// loop at its bound starts nothing and counts as skipped.
 func (t *Traffic) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	loop := func(name string, every time.Duration, op func(ctx context.Context, i int)) {
+	loop := func(name string, every time.Duration, inFlight int, next func(i int) func(ctx context.Context)) {
 		if every <= 0 {
 			return
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(every)
-			defer tick.Stop()
-			for i := 0; i < t.MaxOps; i++ {
-				op(ctx, i)
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}()
+		wg.Go(func() { openLoop(ctx, every, inFlight, t.MaxOps, next, func() { t.Rec.Skipped(name) }) })
 	}
 	regions := make([]string, 0, len(t.Bridges))
 	for r := range t.Bridges {
@@ -137,13 +155,13 @@ func (t *Traffic) Run(ctx context.Context) {
 	sort.Strings(regions)
 	for n, region := range regions {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), uint64(n)))
-		loop("login-"+region, t.LoginEvery, func(ctx context.Context, i int) {
+		loop("login-"+region, t.LoginEvery, loginsInFlight, func(int) func(context.Context) {
 			u := t.Users[rng.IntN(len(t.Users))]
-			t.httpLogin(ctx, region, u)
+			return func(ctx context.Context) { t.httpLogin(ctx, region, u) }
 		})
 	}
-	loop("register", t.RegisterEvery, func(ctx context.Context, i int) {
-		t.register(ctx, regions[i%len(regions)], i)
+	loop("register", t.RegisterEvery, 2, func(i int) func(context.Context) {
+		return func(ctx context.Context) { t.register(ctx, regions[i%len(regions)], i) }
 	})
 	if t.Browser != nil && t.App != nil {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), 99))
@@ -153,22 +171,60 @@ func (t *Traffic) Run(ctx context.Context) {
 				real = append(real, r)
 			}
 		}
-		loop("browser", t.BrowserEvery, func(ctx context.Context, i int) {
-			t.browserLogin(ctx, real[i%len(real)], t.Users[rng.IntN(len(t.Users))])
+		loop("browser", t.BrowserEvery, 1, func(i int) func(context.Context) {
+			region, u := real[i%len(real)], t.Users[rng.IntN(len(t.Users))]
+			return func(ctx context.Context) { t.browserLogin(ctx, region, u) }
 		})
 	}
-	loop("keys", t.KeyPollEvery, func(ctx context.Context, i int) {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if set, err := FetchJWKS(cctx, t.HTTP, t.JWKSURL); err == nil {
-			now := time.Now()
-			for _, k := range set.Keys {
-				t.Rec.SawKey(k.KeyID, now)
+	loop("keys", t.KeyPollEvery, 1, func(int) func(context.Context) {
+		return func(ctx context.Context) {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if set, err := FetchJWKS(cctx, t.HTTP, t.JWKSURL); err == nil {
+				now := time.Now()
+				for _, k := range set.Keys {
+					t.Rec.SawKey(k.KeyID, now)
+				}
 			}
 		}
 	})
 	wg.Wait()
 }
+
+// openLoop starts up to max operations, one per tick of every, with at
+// most inFlight running; a tick at the bound calls skipped instead. It
+// calls next(i) on its own goroutine, in order (so seeded picks repeat),
+// runs what it returns on another, and returns when ctx is done or max
+// ticks have passed, once every operation it started has returned.
+func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next func(i int) func(ctx context.Context), skipped func()) {
+	var ops sync.WaitGroup
+	defer ops.Wait()
+	slots := make(chan struct{}, inFlight)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := 0; i < max && ctx.Err() == nil; i++ {
+		op := next(i)
+		select {
+		case slots <- struct{}{}:
+			ops.Go(func() {
+				defer func() { <-slots }()
+				op(ctx)
+			})
+		default:
+			skipped()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// loginsInFlight bounds each region's open login loop: at the default
+// rate (one every 500 ms) four in flight absorb answers of up to 2 s
+// without a skipped tick.
+const loginsInFlight = 4
 
 // opContext bounds one operation; an operation cut short by the end of the
 // run is not recorded.

@@ -277,7 +277,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	if err := target.HealAll(context.WithoutCancel(ctx)); err != nil {
 		ferr = errors.Join(ferr, fmt.Errorf("heal: %w", err))
 	}
-	h.Events, h.Keys = rec.Events(), rec.Keys()
+	h.Events, h.Keys, h.SkippedTicks = rec.Events(), rec.Keys(), rec.SkippedTicks()
 	h.HealthAfter = waitHealthy(ctx, target, 60*time.Second)
 	h.Missing = missing(ctx, env, registered(h.Events))
 	res = check.Judge(h, sc.SLO)
