@@ -205,18 +205,33 @@ func Measure(h chaos.History) chaos.Measurements {
 				evs = append(evs, e)
 			}
 		}
-		// Probes overlap (open loops): judge availability by when answers
-		// came back.
-		sort.SliceStable(evs, func(i, j int) bool { return evs[i].End().Before(evs[j].End()) })
+		byVerdict(evs) // probes overlap (open loops)
 		m.Unavailable[r] = unavailable(h, evs)
 		m.Recovery[r] = recovery(h, evs)
 	}
 	return m
 }
 
-// unavailable is the longest window with failures and no success: from the
-// end of the last success before a run of failures to the end of the first
-// success after it (or the run's edges).
+// verdictAt is when an event tells the service's state: a success when
+// its answer came back, a failure when it was attempted. A probe that
+// timed out says nothing of the seconds it went on waiting; counting its
+// failure at its end would stretch outages and recoveries by the probe's
+// timeout (30 s for a browser sign-in).
+func verdictAt(e chaos.Event) time.Time {
+	if e.OK {
+		return e.End()
+	}
+	return e.Start
+}
+
+// byVerdict orders events by verdictAt.
+func byVerdict(evs []chaos.Event) {
+	sort.SliceStable(evs, func(i, j int) bool { return verdictAt(evs[i]).Before(verdictAt(evs[j])) })
+}
+
+// unavailable is the longest window with failures and no success: from
+// the last success before a run of failures to the first success after it
+// (or the run's edges). evs are ordered by verdictAt.
 func unavailable(h chaos.History, evs []chaos.Event) time.Duration {
 	var longest time.Duration
 	lastOK := h.Start
@@ -226,48 +241,42 @@ func unavailable(h chaos.History, evs []chaos.Event) time.Duration {
 		case !e.OK:
 			failing = true
 		case failing:
-			if d := e.End().Sub(lastOK); d > longest {
-				longest = d
-			}
-			failing, lastOK = false, e.End()
+			longest = max(longest, verdictAt(e).Sub(lastOK))
+			failing, lastOK = false, verdictAt(e)
 		default:
-			lastOK = e.End()
+			lastOK = verdictAt(e)
 		}
 	}
 	if failing {
 		end := h.End
 		if end.IsZero() && len(evs) > 0 {
-			end = evs[len(evs)-1].End()
+			end = verdictAt(evs[len(evs)-1])
 		}
-		if d := end.Sub(lastOK); d > longest {
-			longest = d
-		}
+		longest = max(longest, end.Sub(lastOK))
 	}
 	return longest
 }
 
-// recovery is the time from heal to the end of the first success after the
-// last failure that started after heal (0 when nothing failed after heal;
-// the whole remaining run when nothing succeeded after the last failure).
+// recovery is the time from heal to the first success after the last
+// failure attempted after heal (0 when nothing failed after heal; the
+// whole remaining run when nothing succeeded after that failure). evs are
+// ordered by verdictAt.
 func recovery(h chaos.History, evs []chaos.Event) time.Duration {
 	if h.Healed.IsZero() {
 		return 0
 	}
 	lastFail := -1
 	for i, e := range evs {
-		if !e.OK && !e.End().Before(h.Healed) {
+		if !e.OK && !verdictAt(e).Before(h.Healed) {
 			lastFail = i
 		}
 	}
 	if lastFail < 0 {
 		return 0
 	}
-	// Events are ordered by start; a long failure can end after later
-	// successes, so look for the first success that ends after it.
-	failedAt := evs[lastFail].End()
-	for _, e := range evs {
-		if e.OK && e.End().After(failedAt) {
-			return max(e.End().Sub(h.Healed), 0)
+	for _, e := range evs[lastFail+1:] {
+		if e.OK {
+			return max(verdictAt(e).Sub(h.Healed), 0)
 		}
 	}
 	return max(h.End.Sub(h.Healed), 0)

@@ -126,6 +126,31 @@ func TestRecoveryCountsFailuresAfterHeal(t *testing.T) {
 	}
 }
 
+// A probe that timed out tells of the moment it was attempted, not of the
+// 30 s it waited: a browser sign-in started in the outage and given up after
+// heal must not stretch the outage or the recovery.
+func TestTimedOutProbesCountWhenAttempted(t *testing.T) {
+	h := load(t, "failover.json")
+	at := func(s int) time.Time { return h.Start.Add(time.Duration(s) * time.Second) }
+	var evs []chaos.Event
+	for s := 0; s < 40; s += 2 {
+		evs = append(evs, chaos.Event{Probe: chaos.ProbeHTTPLogin, Region: "eu", Start: at(s), Latency: time.Second, OK: s < 10 || s >= 22})
+	}
+	// Attempted at 16, in the outage; gave up at 46, long after heal (20).
+	evs = append(evs, chaos.Event{Probe: chaos.ProbeBrowserLogin, Region: "eu", Start: at(16), Latency: 30 * time.Second})
+	h.Events = evs
+	m := Measure(h)
+	// The HTTP failures attempted after heal end with the one at 20; the
+	// first success after it ends at 23.
+	if got, want := m.Recovery["eu"], 3*time.Second; got != want {
+		t.Errorf("recovery %s, want %s", got, want)
+	}
+	// Last success ends at 9, next at 23.
+	if got, want := m.Unavailable["eu"], 14*time.Second; got != want {
+		t.Errorf("unavailable %s, want %s", got, want)
+	}
+}
+
 // A token whose kid names the old key while the new key signed it fails
 // its own check, not "every token verifies"; a scenario that tolerates
 // Hydra's kid-at-authorize defect passes with the check marked known, and

@@ -292,13 +292,13 @@ func (Revoke) Available(env Env) error {
 }
 func (Revoke) Inject(ctx context.Context, env Env) error {
 	r := env.Rotator
-	// Make sure a journal and a standby exist, then revoke the signer.
-	if _, err := r.Step(ctx); err != nil {
-		return fmt.Errorf("rotation step before revoke: %w", err)
-	}
+	// No rotation step here: one could promote the standby the scenario's
+	// rotation pre-published and leave only a fresh key to take over, which
+	// would then sign before any verifier has it cached. The scenario
+	// rotates first, so that a standby has been published for the lead.
 	j, err := r.Store.ReadJournal(ctx, keyrotation.SetRef{Issuer: r.Issuer, Set: keyrotation.SetIDToken})
 	if err != nil {
-		return err
+		return fmt.Errorf("revoke: no rotation journal (rotate before revoking): %w", err)
 	}
 	active := j.Active()
 	if active == nil {
@@ -311,7 +311,11 @@ func (Revoke) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	env.logf("revoked %s: gone everywhere after %s", active.Kid, rep.GoneEverywhere)
+	early := ""
+	if rep.PromotedBeforeLead {
+		early = " (before its lead: verifiers may not have it cached)"
+	}
+	env.logf("revoked %s: %s signs%s; gone everywhere after %s", active.Kid, rep.Promoted, early, rep.GoneEverywhere)
 	return nil
 }
 func (Revoke) Heal(ctx context.Context, env Env) error { return nil }

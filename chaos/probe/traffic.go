@@ -222,8 +222,8 @@ func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next 
 }
 
 // loginsInFlight bounds each region's open login loop: at the default
-// rate (one every 500 ms) four in flight absorb answers of up to 2 s
-// without a skipped tick.
+// rate (one a second) four in flight absorb answers of up to 4 s without
+// a skipped tick.
 const loginsInFlight = 4
 
 // opContext bounds one operation; an operation cut short by the end of the

@@ -67,10 +67,10 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Warmup: 6 * time.Second, Settle: 12 * time.Second,
-		LoginEvery: 500 * time.Millisecond, RegisterEvery: 2 * time.Second,
-		// The browser probe is off by default until it has been run under
-		// faults (issue #6); --browser-every 4s turns it on.
-		BrowserEvery: 0,
+		LoginEvery: time.Second, RegisterEvery: 2 * time.Second,
+		// A real Chromium sign-in (the e2e flows) every 5 s, beside the
+		// HTTP logins; --browser-every 0 turns it off.
+		BrowserEvery: 5 * time.Second,
 		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second,
 	}
 }

@@ -183,11 +183,13 @@ func Catalogue(t infra.Topology, seed int64) []Scenario {
 		{
 			Name:        "emergency-revoke",
 			Description: "the signing key is revoked under load: the standby signs at once, the revoked kid disappears",
-			// The revoke comes once the standby the rotation pre-published
-			// has been out for the lead (6 s at test cadence), as a
-			// scheduled rotation guarantees in production: verifiers have
-			// it cached by the time it signs.
-			Faults: []Timed{{0, 2 * time.Second, rotate()}, {10 * time.Second, time.Second, fault.Revoke{}}},
+			// The rotation leaves a published standby (its first steps
+			// promote a key due from earlier scenarios and pre-publish the
+			// next); the revoke comes once that standby has been out for
+			// the lead (6 s at test cadence), as a scheduled rotation
+			// guarantees in production, so verifiers have it cached when
+			// it takes over.
+			Faults: []Timed{{0, 4 * time.Second, rotate()}, {12 * time.Second, time.Second, fault.Revoke{}}},
 			SLO:    sloRotation,
 		},
 		{

@@ -142,7 +142,19 @@ type Session struct {
 	hops    []Hop
 	subres  map[string]int
 	console []string
+	// failStep ends the running step early, with the cause, when a page
+	// answers with a server error (see listen).
+	failStep context.CancelCauseFunc
 }
+
+// ErrServerError is the cause of a step that ended because a page it
+// loaded answered 5xx: waiting for the page it expected would only run
+// into the flow's deadline.
+var ErrServerError = errors.New("server error")
+
+// serverErrorGrace is how long a step still waits after a page answered
+// 5xx, before it ends with ErrServerError.
+const serverErrorGrace = 2 * time.Second
 
 // NewSession opens a fresh browser context with one tab. name labels its
 // artefacts. ctx bounds everything the session does.
@@ -204,6 +216,17 @@ func (s *Session) listen(ev any) {
 		} else if e.Type != "" {
 			s.subres[string(e.Type)]++
 		}
+	case *network.EventResponseReceived:
+		if e.Type == network.ResourceTypeDocument && e.Response != nil && e.Response.Status >= 500 {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if fail := s.failStep; fail != nil {
+				// A grace, so that a page the step waits for (an app's
+				// error page, say) still ends it the usual way.
+				cause := fmt.Errorf("%w: HTTP %d at %s", ErrServerError, e.Response.Status, e.Response.URL)
+				time.AfterFunc(serverErrorGrace, func() { fail(cause) })
+			}
+		}
 	case *runtime.EventConsoleAPICalled:
 		var parts []string
 		for _, a := range e.Args {
@@ -232,17 +255,24 @@ func (s *Session) addConsole(line string) {
 // Step runs actions as one named step and records its time, the documents
 // it went through and what their pages loaded.
 func (s *Session) Step(name string, actions ...chromedp.Action[chromedp.Void]) error {
+	call, cancel := s.call()
+	defer cancel()
+	ctx, failStep := context.WithCancelCause(call)
+	defer failStep(nil)
 	s.mu.Lock()
 	firstHop := len(s.hops)
 	s.subres = map[string]int{}
+	s.failStep = failStep
 	s.mu.Unlock()
-	ctx, cancel := s.call()
-	defer cancel()
 	start := time.Now()
 	err := chromedp.Do(ctx, actions...)
 	took := time.Since(start)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.failStep = nil
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrServerError) {
+		err = cause
+	}
 	st := Step{Name: name, Took: took, Hops: append([]Hop(nil), s.hops[firstHop:]...), Subresources: s.subres}
 	s.steps = append(s.steps, st)
 	if err != nil {
