@@ -4,7 +4,11 @@ package bridge_test
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -482,6 +487,142 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Fatalf("sign-in with the new password ended at %s:\n%.1500s", resp.Request.URL, page)
 		}
 	})
+
+	// The subtests below sign up users of their own, through the bridge's
+	// registration page, and drive OAuth2 logins with rp.
+	bridgeURL := top.PublicURL(infra.HostLogin, region)
+	kratosURL := top.PublicURL(infra.HostKratos, region)
+	rp := relyingParty{ctx: ctx, provider: provider, oc: oc}
+
+	t.Run("claims per scope, and a name changed in settings shows in the next ID token", func(t *testing.T) {
+		a := newAgent(t, top, callback)
+		email := randomEmail()
+		signedUp := time.Now()
+		register(t, a, bridgeURL, email, password)
+
+		claims, _ := rp.authorize(t, a)
+		if claims["given_name"] != "Ada" || claims["family_name"] != "Lovelace" || claims["preferred_username"] != email {
+			t.Errorf("profile claims %v, want given_name Ada, family_name Lovelace, preferred_username %s", claims, email)
+		}
+		updated := updatedAt(t, claims)
+		if updated.Before(signedUp.Add(-time.Minute)) || updated.After(time.Now().Add(time.Minute)) {
+			t.Errorf("updated_at %v, want about the sign-up at %v", updated, signedUp)
+		}
+
+		// With openid alone, the ID token names the subject and nothing else
+		// of the identity.
+		openid := rp
+		openid.oc.Scopes = []string{oidc.ScopeOpenID}
+		claims, _ = openid.authorize(t, a)
+		if sub, _ := claims["sub"].(string); sub == "" {
+			t.Errorf("no sub in %v", claims)
+		}
+		for _, c := range []string{"email", "email_verified", "name", "given_name", "family_name", "preferred_username", "updated_at"} {
+			if v, ok := claims[c]; ok {
+				t.Errorf("scope openid alone released %s: %v", c, v)
+			}
+		}
+
+		_, page := a.get(bridgeURL + "/settings")
+		f := formWith(t, page, "traits.name.first")
+		f.fields.Set("traits.name.first", "Augusta")
+		f.fields.Set("method", "profile")
+		resp, page := a.post(f.action, f.fields)
+		if !strings.Contains(page, `data-id="1050001"`) {
+			t.Fatalf("profile settings: %d at %s:\n%.1500s", resp.StatusCode, resp.Request.URL, page)
+		}
+		claims, _ = rp.authorize(t, a)
+		if claims["given_name"] != "Augusta" || claims["name"] != "Augusta Lovelace" {
+			t.Errorf("after the change: given_name %v, name %v, want Augusta, Augusta Lovelace", claims["given_name"], claims["name"])
+		}
+		if later := updatedAt(t, claims); later.Before(updated) {
+			t.Errorf("updated_at went back from %v to %v", updated, later)
+		}
+	})
+
+	t.Run("a first-party client skips consent", func(t *testing.T) {
+		// The local bridge runs with --first-party naming this id; the client
+		// itself does not skip consent, and a new user has remembered none:
+		// only the bridge can skip it.
+		c := ory.NewOAuth2Client()
+		c.SetClientId(infra.FirstPartyTestID)
+		c.SetClientName("First-Party App")
+		c.SetGrantTypes([]string{"authorization_code"})
+		c.SetResponseTypes([]string{"code"})
+		c.SetRedirectUris([]string{callback})
+		c.SetScope("openid email")
+		created, _, err := api.OAuth2API.CreateOAuth2Client(context.Background()).OAuth2Client(*c).Execute()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created.GetClientId() != infra.FirstPartyTestID || created.GetSkipConsent() {
+			t.Fatalf("created client %s with skip_consent %v, want %s without", created.GetClientId(), created.GetSkipConsent(), infra.FirstPartyTestID)
+		}
+		fp := rp
+		fp.oc.ClientID, fp.oc.ClientSecret, fp.oc.Scopes = created.GetClientId(), created.GetClientSecret(), []string{oidc.ScopeOpenID, "email"}
+
+		a := newAgent(t, top, callback)
+		email := randomEmail()
+		register(t, a, bridgeURL, email, password)
+		claims, shown := fp.authorize(t, a)
+		if shown {
+			t.Fatal("the bridge showed consent to a first-party client")
+		}
+		if claims["email"] != email {
+			t.Errorf("email claim %v, want %s: the skipped consent grants the requested scopes", claims["email"], email)
+		}
+	})
+
+	t.Run("a second factor: TOTP linked in settings, then a login at aal2", func(t *testing.T) {
+		a := newAgent(t, top, callback)
+		email := randomEmail()
+		register(t, a, bridgeURL, email, password)
+
+		// Settings shows the secret (a Kratos text node) beside its QR code.
+		_, page := a.get(bridgeURL + "/settings")
+		secret := codeText(t, page, "totp")
+		f := formWith(t, page, "totp_code")
+		f.fields.Set("totp_code", totpCode(t, secret, time.Now()))
+		f.fields.Set("method", "totp")
+		resp, page := a.post(f.action, f.fields)
+		if !strings.Contains(page, `data-id="1050001"`) || !strings.Contains(page, `name="totp_unlink"`) {
+			t.Fatalf("linking TOTP: %d at %s:\n%.2000s", resp.StatusCode, resp.Request.URL, page)
+		}
+
+		// A fresh browser signs in with the password. Kratos' whoami wants
+		// the highest level the identity has set up (session.whoami.required_aal
+		// defaults to highest_available), so Kratos asks for the code at once.
+		b := newAgent(t, top, callback)
+		resp, page = signIn(t, b, bridgeURL, email, password)
+		if _, err := formWithE(page, "totp_code"); resp.Request.URL.Path != "/login" || err != nil {
+			t.Fatalf("the password sign-in ended at %s, want the bridge's aal2 login page:\n%.2000s", resp.Request.URL, page)
+		}
+		if status, _ := assurance(t, b, kratosURL); status != http.StatusForbidden {
+			t.Fatalf("whoami at aal1: %d, want 403 (session_aal2_required)", status)
+		}
+		// The home page asks for the code too, instead of sending the browser
+		// to a login that finds the session and sends it back.
+		resp, page = b.get(bridgeURL + "/")
+		if _, err := formWithE(page, "totp_code"); resp.Request.URL.Path != "/login" || err != nil {
+			t.Fatalf("the home page at aal1 ended at %s, want the aal2 login page:\n%.2000s", resp.Request.URL, page)
+		}
+
+		// The aal2 login as an application asks for it.
+		resp, page = b.get(bridgeURL + "/login?aal=aal2")
+		if resp.Request.URL.Path != "/login" {
+			t.Fatalf("login?aal=aal2 ended at %s", resp.Request.URL)
+		}
+		f = formWith(t, page, "totp_code")
+		f.fields.Set("totp_code", totpCode(t, secret, time.Now()))
+		f.fields.Set("method", "totp")
+		resp, page = b.post(f.action, f.fields)
+		if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
+			t.Fatalf("the TOTP code led to %s:\n%.2000s", resp.Request.URL, page)
+		}
+		if status, aal := assurance(t, b, kratosURL); status != http.StatusOK || aal != "aal2" {
+			t.Errorf("whoami after the code: %d with %q, want 200 with aal2", status, aal)
+		}
+	})
 }
 
 // mailedCode waits for the newest mail to addr whose subject or text
@@ -524,4 +665,179 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// register signs a new identity (Ada Lovelace, of email) up through the
+// bridge's registration page, without an OAuth2 login: a ends signed in,
+// on the bridge's home page.
+func register(t *testing.T, a *agent, bridgeURL, email, password string) {
+	t.Helper()
+	_, page := a.get(bridgeURL + "/registration")
+	f := parseForm(t, page)
+	f.fields.Set("traits.email", email)
+	f.fields.Set("password", password)
+	f.fields.Set("traits.name.first", "Ada")
+	f.fields.Set("traits.name.last", "Lovelace")
+	f.fields.Set("method", "password")
+	resp, page := a.post(f.action, f.fields)
+	if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
+		t.Fatalf("registration ended at %s (%d), not the signed-in page:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
+	}
+}
+
+// signIn submits the password form of the bridge's login page and returns
+// where that ended.
+func signIn(t *testing.T, a *agent, bridgeURL, email, password string) (*http.Response, string) {
+	t.Helper()
+	_, page := a.get(bridgeURL + "/login")
+	f := formWith(t, page, "identifier")
+	f.fields.Set("identifier", email)
+	f.fields.Set("password", password)
+	f.fields.Set("method", "password")
+	return a.post(f.action, f.fields)
+}
+
+// assurance asks Kratos' whoami, with a's cookies, for the session's
+// authenticator assurance level; it returns the status and the level.
+func assurance(t *testing.T, a *agent, kratosURL string) (status int, aal string) {
+	t.Helper()
+	resp, body := a.get(kratosURL + "/sessions/whoami")
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, ""
+	}
+	var s struct {
+		AAL string `json:"authenticator_assurance_level"`
+	}
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("whoami: %v", err)
+	}
+	return resp.StatusCode, s.AAL
+}
+
+// relyingParty is an OAuth2 client of Hydra as the tests drive it.
+type relyingParty struct {
+	ctx      context.Context // go-oidc's, with the topology's HTTP client
+	provider *oidc.Provider
+	oc       oauth2.Config
+}
+
+// authorize runs an authorization code flow with PKCE in a, which must
+// already be signed in to Kratos: Kratos accepts Hydra's login without a
+// form. It accepts consent when the bridge shows it, and returns the
+// verified ID token's claims and whether consent was shown.
+func (rp relyingParty) authorize(t *testing.T, a *agent) (claims map[string]any, consentShown bool) {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	state, nonce := "state-"+randomEmail(), "nonce-"+randomEmail()
+	resp, page := a.get(rp.oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+	if strings.HasSuffix(resp.Request.URL.Path, "/consent") {
+		consentShown = true
+		f := parseForm(t, page)
+		f.fields.Set("action", "accept")
+		resp, page = a.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), rp.oc.RedirectURL) {
+		t.Fatalf("authorization ended at %s (%d), not the callback:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
+	}
+	if loc.Query().Get("state") != state {
+		t.Fatal("state mismatch")
+	}
+	tok, err := rp.oc.Exchange(rp.ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("token exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := rp.provider.Verifier(&oidc.Config{ClientID: rp.oc.ClientID}).Verify(rp.ctx, raw)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if idt.Nonce != nonce {
+		t.Fatal("nonce mismatch")
+	}
+	if err := idt.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims, consentShown
+}
+
+// updatedAt reads the updated_at claim (seconds since the epoch).
+func updatedAt(t *testing.T, claims map[string]any) time.Time {
+	t.Helper()
+	s, ok := claims["updated_at"].(float64)
+	if !ok {
+		t.Fatalf("updated_at %v (%T), want a number", claims["updated_at"], claims["updated_at"])
+	}
+	return time.Unix(int64(s), 0)
+}
+
+// codeText returns the text of the first <code> in the form of Kratos'
+// node group (class group-<group>): the bridge shows a text node, such as
+// the TOTP secret, that way.
+func codeText(t *testing.T, page, group string) string {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var find func(n *html.Node, inGroup bool) string
+	find = func(n *html.Node, inGroup bool) string {
+		if n.Type == html.ElementNode {
+			switch {
+			case n.Data == "form":
+				inGroup = slices.Contains(strings.Fields(attr(n, "class")), "group-"+group)
+			case n.Data == "code" && inGroup && n.FirstChild != nil:
+				return strings.TrimSpace(n.FirstChild.Data)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			if s := find(c, inGroup); s != "" {
+				return s
+			}
+		}
+		return ""
+	}
+	text := find(doc, false)
+	if text == "" {
+		t.Fatalf("no text in the %s form:\n%.3000s", group, page)
+	}
+	return text
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+// totpCode is the RFC 6238 code of a base32 secret at time at: HMAC-SHA1
+// of the 30-second step count, truncated to six digits (RFC 4226 §5.3).
+func totpCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+	if err != nil {
+		t.Fatalf("TOTP secret %q: %v", secret, err)
+	}
+	var step [8]byte
+	binary.BigEndian.PutUint64(step[:], uint64(at.Unix()/30))
+	mac := hmac.New(sha1.New, key)
+	mac.Write(step[:])
+	sum := mac.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", n%1_000_000)
+}
+
+// TestTOTPCodeMatchesRFC6238 checks totpCode against RFC 6238 Appendix B
+// (SHA-1, the last six of its eight digits). It starts no servers.
+func TestTOTPCodeMatchesRFC6238(t *testing.T) {
+	secret := base32.StdEncoding.EncodeToString([]byte("12345678901234567890"))
+	for at, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
+		if got := totpCode(t, secret, time.Unix(at, 0)); got != want {
+			t.Errorf("T=%d: got %s, want %s", at, got, want)
+		}
+	}
 }

@@ -14,6 +14,11 @@ var (
 	ErrFlowGone = errors.New("flow expired or unknown")
 	// ErrNoSession: the browser has no Kratos session.
 	ErrNoSession = errors.New("no session")
+	// ErrAAL2Required: the browser has a session, but Kratos shows it only
+	// after a second factor (session.whoami.required_aal is
+	// highest_available and the identity has one). It is an ErrNoSession
+	// too: nothing of the session may be used.
+	ErrAAL2Required = fmt.Errorf("%w: second factor required", ErrNoSession)
 	// ErrUnknownChallenge: Hydra does not know the challenge (or it was used).
 	ErrUnknownChallenge = errors.New("unknown or used challenge")
 )
@@ -110,7 +115,8 @@ type Kratos interface {
 	Flow(ctx context.Context, kind FlowKind, id, cookie string) (Flow, error)
 	// FlowError fetches a self-service error by id, or ErrFlowGone.
 	FlowError(ctx context.Context, id string) (FlowError, error)
-	// Whoami returns the browser's session, or ErrNoSession.
+	// Whoami returns the browser's session, or ErrNoSession, or
+	// ErrAAL2Required.
 	Whoami(ctx context.Context, cookie string) (Session, error)
 	// Identity reads an identity by id (admin API).
 	Identity(ctx context.Context, id string) (Identity, error)

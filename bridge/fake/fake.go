@@ -20,6 +20,7 @@ type Kratos struct {
 	Flows      map[string]bridge.Flow      // by id
 	Errors     map[string]bridge.FlowError // by id
 	Sessions   map[string]bridge.Session   // by the browser's Cookie header
+	AAL1Only   map[string]bool             // by Cookie header: sessions Whoami withholds until a second factor
 	Identities map[string]bridge.Identity  // by id
 	Disabled   []string                    // sessions disabled
 	Down       bool                        // Ready fails
@@ -52,6 +53,9 @@ func (k *Kratos) FlowError(_ context.Context, id string) (bridge.FlowError, erro
 func (k *Kratos) Whoami(_ context.Context, cookie string) (bridge.Session, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.AAL1Only[cookie] {
+		return bridge.Session{}, bridge.ErrAAL2Required
+	}
 	s, ok := k.Sessions[cookie]
 	if !ok {
 		return bridge.Session{}, bridge.ErrNoSession

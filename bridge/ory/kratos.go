@@ -168,8 +168,12 @@ func (k *Kratos) Whoami(ctx context.Context, cookie string) (bridge.Session, err
 		return bridge.Session{}, bridge.ErrNoSession
 	}
 	s, resp, err := k.public.FrontendAPI.ToSession(ctx).Cookie(cookie).Execute()
-	if status(resp) == http.StatusUnauthorized || status(resp) == http.StatusForbidden {
+	switch status(resp) {
+	case http.StatusUnauthorized:
 		return bridge.Session{}, bridge.ErrNoSession
+	case http.StatusForbidden:
+		// session_aal2_required: Kratos' only 403 on whoami.
+		return bridge.Session{}, bridge.ErrAAL2Required
 	}
 	if err != nil {
 		return bridge.Session{}, upstreamError("whoami", resp, err)

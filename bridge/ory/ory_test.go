@@ -141,3 +141,28 @@ func TestDroppedChallenge(t *testing.T) {
 		}
 	}
 }
+
+func TestWhoamiTellsNoSessionFromASecondFactorRequired(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   any
+		want   error
+	}{
+		{"no session", http.StatusUnauthorized, map[string]any{"error": map[string]any{"id": "session_inactive", "code": 401}}, bridge.ErrNoSession},
+		{"aal2 required", http.StatusForbidden, map[string]any{"error": map[string]any{"id": "session_aal2_required", "code": 403},
+			"redirect_browser_to": "http://kratos.test/self-service/login/browser?aal=aal2"}, bridge.ErrAAL2Required},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, "/sessions/whoami", tt.status, tt.body)
+			_, err := NewKratos(srv.URL, srv.URL, client()).Whoami(context.Background(), "ory_kratos_session=x")
+			if !errors.Is(err, tt.want) || !errors.Is(err, bridge.ErrNoSession) {
+				t.Errorf("got %v, want %v (an ErrNoSession)", err, tt.want)
+			}
+			if tt.want == bridge.ErrNoSession && errors.Is(err, bridge.ErrAAL2Required) {
+				t.Errorf("got %v, want no second factor asked", err)
+			}
+		})
+	}
+}

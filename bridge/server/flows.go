@@ -193,6 +193,12 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.upstream(r)
 	defer cancel()
 	sess, err := s.kratos.Whoami(ctx, r.Header.Get("Cookie"))
+	if errors.Is(err, bridge.ErrAAL2Required) {
+		// A plain login would find the session and send the browser back
+		// here, in a loop: ask for the second factor instead.
+		http.Redirect(w, r, PathLogin+"?aal=aal2", http.StatusSeeOther)
+		return
+	}
 	if errors.Is(err, bridge.ErrNoSession) {
 		http.Redirect(w, r, PathLogin, http.StatusSeeOther)
 		return

@@ -63,9 +63,9 @@ var texts = map[string]map[string]string{
 
 // kratosJA translates the Kratos v1.3.1 message ids (text/id.go) the
 // bridge's flows can show: login, registration, recovery, verification and
-// settings with the password, code and profile methods. {name} is filled
-// from the message's context; ids not here (and messages whose context
-// lacks a placeholder) keep Kratos' English text.
+// settings with the password, code, profile and totp methods. {name} is
+// filled from the message's context; ids not here (and messages whose
+// context lacks a placeholder) keep Kratos' English text.
 var kratosJA = map[int64]string{
 	// Login.
 	1010001: "ログイン",
@@ -95,6 +95,9 @@ var kratosJA = map[int64]string{
 	1050001: "変更を保存しました",
 	1050002: "{provider} を連携",
 	1050003: "{provider} の連携を解除",
+	1050004: "認証アプリの連携を解除",
+	1050005: "認証アプリの QR コード",
+	1050017: "認証アプリのシークレットです。QR コードを読み取れない場合に使ってください。",
 	// Recovery.
 	1060001: "アカウントを復旧しました。まもなく期限が切れるため、今すぐパスワードを変更するか、別のログイン方法を設定してください。",
 	1060002: "入力されたメールアドレスに復旧用のリンクを送信しました。メールが届かない場合は、アドレスに誤りがないか、登録したアドレスかを確認してください。",

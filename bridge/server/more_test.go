@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -182,5 +183,53 @@ func TestHSTSAndSecureCookiesOnlyUnderTLS(t *testing.T) {
 				t.Errorf("cookies %+v, want the CSRF cookie with Secure %v", cookies, tls)
 			}
 		})
+	}
+}
+
+// Kratos' TOTP setup in settings: the QR code is a data: URL, the secret a
+// text node with a label. Both must reach the page as Kratos sent them.
+func TestSettingsShowsTheTOTPQRCodeAndSecret(t *testing.T) {
+	f := newFixture(t)
+	const (
+		settingsID = "7b0e3c51-0b5e-4d7e-9d6a-1f2f3a4b5c6d"
+		qr         = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+		secret     = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	)
+	f.kratos.Flows[settingsID] = bridge.Flow{ID: settingsID, Kind: bridge.FlowSettings, Action: "http://kratos.test/self-service/settings?flow=" + settingsID, Method: "POST",
+		Nodes: []bridge.Node{
+			{Group: "default", Type: "input", Name: "csrf_token", InputType: "hidden", Value: "kratos-csrf"},
+			{Group: "totp", Type: "text", Text: secret, Label: &bridge.Message{ID: 1050017, Text: "This is your authenticator app secret. Use it if you can not scan the QR code."}},
+			{Group: "totp", Type: "img", Href: qr, Label: &bridge.Message{ID: 1050005, Text: "Authenticator app QR code"}},
+			{Group: "totp", Type: "input", Name: "totp_code", InputType: "text", Required: true, Label: &bridge.Message{ID: 1070006, Text: "Verify code"}},
+			{Group: "totp", Type: "input", Name: "method", InputType: "submit", Value: "totp", Label: &bridge.Message{ID: 1070003, Text: "Save"}},
+			// Not an image: the template's URL filter must still apply.
+			{Group: "totp", Type: "img", Href: "data:text/html;base64,PHNjcmlwdD4="},
+		}}
+	// Attribute values come entity-escaped ("+" as &#43;), as browsers read them.
+	page := html.UnescapeString(body(t, f.do(httptest.NewRequest(http.MethodGet, PathSettings+"?flow="+settingsID, nil))))
+	for _, want := range []string{
+		`<img src="` + qr + `" alt="Authenticator app QR code">`,
+		`<code>` + secret + `</code>`, "Use it if you can not scan the QR code.",
+		`name="totp_code"`, `name="method" value="totp"`, `<img src="#ZgotmplZ"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "data:text/html") {
+		t.Error("a data: URL that is no image reached the page")
+	}
+}
+
+// A session Kratos withholds until a second factor must not send the home
+// page to the login page, which finds the session and sends it back.
+func TestHomeAsksForTheSecondFactor(t *testing.T) {
+	f := newFixture(t)
+	f.kratos.AAL1Only = map[string]bool{"ory_kratos_session=s2": true}
+	req := httptest.NewRequest(http.MethodGet, PathHome, nil)
+	req.Header.Set("Cookie", "ory_kratos_session=s2")
+	resp := f.do(req)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != PathLogin+"?aal=aal2" {
+		t.Errorf("got %d to %q, want 303 to %s?aal=aal2", resp.StatusCode, loc, PathLogin)
 	}
 }

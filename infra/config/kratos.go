@@ -66,6 +66,9 @@ func Kratos(t infra.Topology, s Secrets, r string) File {
 				"code":    map[string]any{"enabled": true},
 				"profile": map[string]any{"enabled": true},
 				"link":    map[string]any{"enabled": false},
+				// A second factor: settings links an authenticator app,
+				// login?aal=aal2 asks for its code.
+				"totp": map[string]any{"enabled": true, "config": map[string]any{"issuer": "idstack"}},
 			},
 			"flows": map[string]any{
 				"error":    map[string]any{"ui_url": ui + "/error"},
