@@ -500,7 +500,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		signedUp := time.Now()
 		register(t, a, bridgeURL, email, password)
 
-		claims, _ := rp.authorize(t, a)
+		claims, _ := rp.authorize(t, a, email, password)
 		if claims["given_name"] != "Ada" || claims["family_name"] != "Lovelace" || claims["preferred_username"] != email {
 			t.Errorf("profile claims %v, want given_name Ada, family_name Lovelace, preferred_username %s", claims, email)
 		}
@@ -513,7 +513,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		// of the identity.
 		openid := rp
 		openid.oc.Scopes = []string{oidc.ScopeOpenID}
-		claims, _ = openid.authorize(t, a)
+		claims, _ = openid.authorize(t, a, email, password)
 		if sub, _ := claims["sub"].(string); sub == "" {
 			t.Errorf("no sub in %v", claims)
 		}
@@ -531,7 +531,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		if !strings.Contains(page, `data-id="1050001"`) {
 			t.Fatalf("profile settings: %d at %s:\n%.1500s", resp.StatusCode, resp.Request.URL, page)
 		}
-		claims, _ = rp.authorize(t, a)
+		claims, _ = rp.authorize(t, a, email, password)
 		if claims["given_name"] != "Augusta" || claims["name"] != "Augusta Lovelace" {
 			t.Errorf("after the change: given_name %v, name %v, want Augusta, Augusta Lovelace", claims["given_name"], claims["name"])
 		}
@@ -564,7 +564,7 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		a := newAgent(t, top, callback)
 		email := randomEmail()
 		register(t, a, bridgeURL, email, password)
-		claims, shown := fp.authorize(t, a)
+		claims, shown := fp.authorize(t, a, email, password)
 		if shown {
 			t.Fatal("the bridge showed consent to a first-party client")
 		}
@@ -721,15 +721,25 @@ type relyingParty struct {
 	oc       oauth2.Config
 }
 
-// authorize runs an authorization code flow with PKCE in a, which must
-// already be signed in to Kratos: Kratos accepts Hydra's login without a
-// form. It accepts consent when the bridge shows it, and returns the
-// verified ID token's claims and whether consent was shown.
-func (rp relyingParty) authorize(t *testing.T, a *agent) (claims map[string]any, consentShown bool) {
+// authorize runs an authorization code flow with PKCE in a, signed in to
+// Kratos as email. Kratos asks for the password again when Hydra has no
+// session of its own to skip the login with (its first login for this
+// browser); authorize gives it. It accepts consent when the bridge shows
+// it, and returns the verified ID token's claims and whether consent was
+// shown.
+func (rp relyingParty) authorize(t *testing.T, a *agent, email, password string) (claims map[string]any, consentShown bool) {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	state, nonce := "state-"+randomEmail(), "nonce-"+randomEmail()
 	resp, page := a.get(rp.oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+	if f, err := formWithE(page, "password"); err == nil && strings.HasSuffix(resp.Request.URL.Path, "/login") {
+		if _, ok := f.fields["identifier"]; ok {
+			f.fields.Set("identifier", email)
+		}
+		f.fields.Set("password", password)
+		f.fields.Set("method", "password")
+		resp, page = a.post(f.action, f.fields)
+	}
 	if strings.HasSuffix(resp.Request.URL.Path, "/consent") {
 		consentShown = true
 		f := parseForm(t, page)
