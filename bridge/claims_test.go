@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +118,32 @@ func TestParseClaimMapping(t *testing.T) {
 	if err := DefaultClaimMapping().Validate(); err != nil {
 		t.Errorf("the default mapping: %v", err)
 	}
+}
+
+// A mapping either is refused with ErrBadClaimMapping or maps only claims
+// the bridge knows, each from a dotted trait path, and survives a round
+// trip through JSON.
+func FuzzParseClaimMapping(f *testing.F) {
+	for _, s := range []string{`{"given_name":"name.first"}`, `{}`, `null`, `{"email":""}`, `{"sub":"id"}`, `[1]`, `{"name":"a..b"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseClaimMapping(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadClaimMapping) {
+				t.Fatalf("%q: error %v is not ErrBadClaimMapping", s, err)
+			}
+			return
+		}
+		for c, path := range m {
+			if !slices.Contains(MappedClaims, c) || !traitPath.MatchString(path) {
+				t.Fatalf("%q: accepted claim %q from %q", s, c, path)
+			}
+		}
+		b, _ := json.Marshal(m)
+		again, err := ParseClaimMapping(string(b))
+		if err != nil || len(again) != len(m) {
+			t.Fatalf("%q: round trip %s gave %v, %v", s, b, again, err)
+		}
+	})
 }
