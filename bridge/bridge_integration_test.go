@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,8 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
+	"github.com/idstack/idstack/bridge"
+	bridgeory "github.com/idstack/idstack/bridge/ory"
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/infratest"
 )
@@ -622,7 +625,76 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		if status, aal := assurance(t, b, kratosURL); status != http.StatusOK || aal != "aal2" {
 			t.Errorf("whoami after the code: %d with %q, want 200 with aal2", status, aal)
 		}
+
+		// A browser signed in with the password only (aal1): whoami withholds
+		// its session, yet the bridge's logout must end it.
+		c := newAgent(t, top, callback)
+		signIn(t, c, bridgeURL, email, password)
+		if status, _ := assurance(t, c, kratosURL); status != http.StatusForbidden {
+			t.Fatalf("whoami at aal1: %d, want 403", status)
+		}
+		admin := ory.NewConfiguration()
+		admin.Servers = ory.ServerConfigurations{{URL: top.AdminURL(infra.HostKratos, region)}}
+		admin.HTTPClient = top.HTTPClient(10 * time.Second)
+		kratosAdmin := ory.NewAPIClient(admin)
+		identityID := sessionIdentity(t, b, kratosURL)
+		before := activeSessions(t, kratosAdmin, identityID)
+		k := bridgeory.NewKratos(kratosURL, top.AdminURL(infra.HostKratos, region), top.HTTPClient(10*time.Second))
+		if err := k.EndBrowserSession(context.Background(), cookieHeader(c, kratosURL)); err != nil {
+			t.Fatalf("ending the aal1 session: %v", err)
+		}
+		if status, _ := assurance(t, c, kratosURL); status != http.StatusUnauthorized {
+			t.Errorf("whoami after ending the aal1 session: %d, want 401", status)
+		}
+		if after := activeSessions(t, kratosAdmin, identityID); len(after) != len(before)-1 {
+			t.Errorf("active sessions: %d before, %d after, want one fewer", len(before), len(after))
+		}
+		if status, _ := assurance(t, b, kratosURL); status != http.StatusOK {
+			t.Errorf("the other browser's aal2 session: whoami %d, want 200 (only the cookie's session ends)", status)
+		}
+		if err := k.EndBrowserSession(context.Background(), cookieHeader(c, kratosURL)); !errors.Is(err, bridge.ErrNoSession) {
+			t.Errorf("ending it again: got %v, want ErrNoSession", err)
+		}
 	})
+}
+
+// cookieHeader is the Cookie header a's browser sends to u.
+func cookieHeader(a *agent, u string) string {
+	a.t.Helper()
+	parsed, err := url.Parse(u)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var parts []string
+	for _, c := range a.c.Jar.Cookies(parsed) {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// sessionIdentity is the identity id of a's Kratos session (whoami 200).
+func sessionIdentity(t *testing.T, a *agent, kratosURL string) string {
+	t.Helper()
+	resp, body := a.get(kratosURL + "/sessions/whoami")
+	var s struct {
+		Identity struct {
+			ID string `json:"id"`
+		} `json:"identity"`
+	}
+	if err := json.Unmarshal([]byte(body), &s); err != nil || resp.StatusCode != http.StatusOK || s.Identity.ID == "" {
+		t.Fatalf("whoami: %d %v", resp.StatusCode, err)
+	}
+	return s.Identity.ID
+}
+
+// activeSessions lists the identity's active sessions (Kratos admin API).
+func activeSessions(t *testing.T, admin *ory.APIClient, identityID string) []ory.Session {
+	t.Helper()
+	ss, _, err := admin.IdentityAPI.ListIdentitySessions(context.Background(), identityID).Active(true).Execute()
+	if err != nil {
+		t.Fatalf("list sessions: %v", err)
+	}
+	return ss
 }
 
 // mailedCode waits for the newest mail to addr whose subject or text

@@ -120,8 +120,9 @@ type Kratos interface {
 	Whoami(ctx context.Context, cookie string) (Session, error)
 	// Identity reads an identity by id (admin API).
 	Identity(ctx context.Context, id string) (Identity, error)
-	// DisableSession ends a session (admin API).
-	DisableSession(ctx context.Context, sessionID string) error
+	// EndBrowserSession ends the browser's session whatever its AAL (one
+	// still waiting for a second factor too), or returns ErrNoSession.
+	EndBrowserSession(ctx context.Context, cookie string) error
 	// BrowserURL is where a browser starts flow kind (query added by caller).
 	BrowserURL(kind FlowKind) string
 	// Ready reports whether Kratos answers.

@@ -22,7 +22,7 @@ type Kratos struct {
 	Sessions   map[string]bridge.Session   // by the browser's Cookie header
 	AAL1Only   map[string]bool             // by Cookie header: sessions Whoami withholds until a second factor
 	Identities map[string]bridge.Identity  // by id
-	Disabled   []string                    // sessions disabled
+	Ended      []string                    // ids of the sessions EndBrowserSession ended
 	Down       bool                        // Ready fails
 	PublicURL  string
 }
@@ -70,11 +70,18 @@ func (k *Kratos) Identity(_ context.Context, id string) (bridge.Identity, error)
 	return k.Identities[id], nil
 }
 
-// DisableSession implements bridge.Kratos.
-func (k *Kratos) DisableSession(_ context.Context, id string) error {
+// EndBrowserSession implements bridge.Kratos: it ends the session in
+// Sessions of the Cookie header, AAL1Only or not, as Kratos' logout flow does.
+func (k *Kratos) EndBrowserSession(_ context.Context, cookie string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.Disabled = append(k.Disabled, id)
+	s, ok := k.Sessions[cookie]
+	if !ok {
+		return bridge.ErrNoSession
+	}
+	k.Ended = append(k.Ended, s.ID)
+	delete(k.Sessions, cookie)
+	delete(k.AAL1Only, cookie)
 	return nil
 }
 

@@ -208,14 +208,31 @@ func identity(i ory.Identity) bridge.Identity {
 	return out
 }
 
-// DisableSession implements bridge.Kratos.
-func (k *Kratos) DisableSession(ctx context.Context, sessionID string) error {
-	resp, err := k.admin.IdentityAPI.DisableSession(ctx, sessionID).Execute()
-	if status(resp) == http.StatusNotFound {
-		return nil
+// EndBrowserSession implements bridge.Kratos. It runs Kratos' browser
+// logout flow server-side with the browser's cookie. Kratos v1.3.1 finds the
+// session of both steps without checking its AAL (whoami checks it, and
+// answers 403 for an aal1 session of an identity with a second factor), and
+// revokes the session of the cookie. Asked for JSON, the second step
+// answers 204 instead of redirecting.
+func (k *Kratos) EndBrowserSession(ctx context.Context, cookie string) error {
+	if cookie == "" {
+		return bridge.ErrNoSession
+	}
+	flow, resp, err := k.public.FrontendAPI.CreateBrowserLogoutFlow(ctx).Cookie(cookie).Execute()
+	if status(resp) == http.StatusUnauthorized {
+		return bridge.ErrNoSession
 	}
 	if err != nil {
-		return upstreamError("disable session", resp, err)
+		return upstreamError("create logout flow", resp, err)
+	}
+	// The token goes in the query; upstreamError never shows it.
+	resp, err = k.public.FrontendAPI.UpdateLogoutFlow(ctx).Token(flow.LogoutToken).Cookie(cookie).Execute()
+	if status(resp) == http.StatusUnauthorized {
+		// The session ended between the two steps.
+		return bridge.ErrNoSession
+	}
+	if err != nil {
+		return upstreamError("update logout flow", resp, err)
 	}
 	return nil
 }

@@ -166,3 +166,76 @@ func TestWhoamiTellsNoSessionFromASecondFactorRequired(t *testing.T) {
 		})
 	}
 }
+
+// stubLogout is Kratos' browser logout flow as v1.3.1 answers a JSON
+// client: the flow for a cookie it knows, 204 for the matching token.
+func stubLogout(t *testing.T, cookie, token string, submitStatus int) (*httptest.Server, *[]string) {
+	t.Helper()
+	var calls []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.URL.Path)
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Cookie") != cookie {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"id": "session_inactive", "code": 401}})
+			return
+		}
+		switch r.URL.Path {
+		case "/self-service/logout/browser":
+			json.NewEncoder(w).Encode(map[string]any{"logout_token": token, "logout_url": "http://kratos.test/self-service/logout?token=" + token})
+		case "/self-service/logout":
+			if r.URL.Query().Get("token") != token || r.Header.Get("Accept") != "application/json" {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			w.WriteHeader(submitStatus)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+func TestEndBrowserSessionRunsTheLogoutFlowWithTheCookie(t *testing.T) {
+	const cookie, token = "ory_kratos_session=x", "secret-logout-token-0123"
+	tests := []struct {
+		name         string
+		cookie       string
+		submitStatus int
+		want         error
+		wantCalls    int
+	}{
+		{name: "ended", cookie: cookie, submitStatus: http.StatusNoContent, wantCalls: 2},
+		{name: "no cookie", want: bridge.ErrNoSession},
+		{name: "no session for the cookie", cookie: "ory_kratos_session=other", want: bridge.ErrNoSession, wantCalls: 1},
+		{name: "ended meanwhile", cookie: cookie, submitStatus: http.StatusUnauthorized, want: bridge.ErrNoSession, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, calls := stubLogout(t, cookie, token, tt.submitStatus)
+			err := NewKratos(srv.URL, srv.URL, client()).EndBrowserSession(context.Background(), tt.cookie)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+			if len(*calls) != tt.wantCalls {
+				t.Errorf("got calls %v, want %d", *calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestEndBrowserSessionErrorsCarryNoLogoutToken(t *testing.T) {
+	const cookie, token = "ory_kratos_session=x", "secret-logout-token-0123"
+	srv, _ := stubLogout(t, cookie, token, http.StatusInternalServerError)
+	err := NewKratos(srv.URL, srv.URL, client()).EndBrowserSession(context.Background(), cookie)
+	var se *bridge.StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusInternalServerError || strings.Contains(err.Error(), token) {
+		t.Errorf("got %v, want a StatusError with 500 and no token", err)
+	}
+	srv.Close() // a transport error on the first call: the path kept, no query
+	err = NewKratos(srv.URL, srv.URL, client()).EndBrowserSession(context.Background(), cookie)
+	if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "?") || strings.Contains(err.Error(), cookie) {
+		t.Errorf("got %v", err)
+	}
+}

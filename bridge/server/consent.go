@@ -128,8 +128,8 @@ func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {
 	s.acceptLogout(w, r, challenge)
 }
 
-// acceptLogout accepts in Hydra, ends the browser's Kratos session, and
-// sends the browser on to Hydra's post-logout redirect.
+// acceptLogout accepts in Hydra, ends the browser's Kratos session (at any
+// AAL), and sends the browser on to Hydra's post-logout redirect.
 func (s *Server) acceptLogout(w http.ResponseWriter, r *http.Request, challenge string) {
 	ctx, cancel := s.upstream(r)
 	defer cancel()
@@ -138,14 +138,9 @@ func (s *Server) acceptLogout(w http.ResponseWriter, r *http.Request, challenge 
 		s.fail(w, r, statusOf(err), "upstream", err)
 		return
 	}
-	sess, err := s.kratos.Whoami(ctx, r.Header.Get("Cookie"))
-	switch {
-	case err == nil:
-		if err := s.kratos.DisableSession(ctx, sess.ID); err != nil {
-			s.fail(w, r, statusOf(err), "upstream", err)
-			return
-		}
-	case !errors.Is(err, bridge.ErrNoSession):
+	// Not whoami then an admin disable: whoami withholds an aal1 session
+	// of an identity with a second factor, which would outlive the logout.
+	if err := s.kratos.EndBrowserSession(ctx, r.Header.Get("Cookie")); err != nil && !errors.Is(err, bridge.ErrNoSession) {
 		s.fail(w, r, statusOf(err), "upstream", err)
 		return
 	}

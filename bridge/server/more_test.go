@@ -70,8 +70,8 @@ func TestLogoutRefusesForgedForms(t *testing.T) {
 			t.Errorf("%s: got %d, want 403", name, resp.StatusCode)
 		}
 	}
-	if len(f.hydra.LoggedOut) != 0 || len(f.kratos.Disabled) != 0 {
-		t.Fatalf("a forged form logged out: Hydra %v, Kratos %v", f.hydra.LoggedOut, f.kratos.Disabled)
+	if len(f.hydra.LoggedOut) != 0 || len(f.kratos.Ended) != 0 {
+		t.Fatalf("a forged form logged out: Hydra %v, Kratos %v", f.hydra.LoggedOut, f.kratos.Ended)
 	}
 	if resp := f.do(postForm(PathLogout, form(challenge, token, "accept"), cookie)); resp.StatusCode != http.StatusSeeOther || len(f.hydra.LoggedOut) != 1 {
 		t.Fatalf("the real form: got %d, logged out %v", resp.StatusCode, f.hydra.LoggedOut)

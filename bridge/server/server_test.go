@@ -295,22 +295,42 @@ func TestConsentSkippedForFirstPartyAndRemembered(t *testing.T) {
 }
 
 func TestLogoutConfirmAcceptEndsKratosSession(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		aal1Only bool // whoami withholds the session until a second factor
+	}{
+		{name: "aal1 session"},
+		{name: "aal1 session of an identity with a second factor", aal1Only: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			resp := f.do(httptest.NewRequest(http.MethodGet, PathLogout+"?logout_challenge="+challenge, nil))
+			req := postForm(PathLogout, url.Values{"logout_challenge": {challenge}, "csrf_token": {csrfToken(t, body(t, resp))}, "action": {"accept"}}, resp.Cookies()[0])
+			req.Header.Set("Cookie", req.Header.Get("Cookie")+"; ory_kratos_session=s1")
+			// The fake keys sessions by the whole Cookie header; give it what it knows.
+			f.kratos.Sessions[req.Header.Get("Cookie")] = bridge.Session{ID: "sess-1"}
+			f.kratos.AAL1Only = map[string]bool{req.Header.Get("Cookie"): tt.aal1Only}
+			out := f.do(req)
+			if out.StatusCode != http.StatusSeeOther || !strings.Contains(out.Header.Get("Location"), "logout_verifier") {
+				t.Fatalf("got %d %s", out.StatusCode, out.Header.Get("Location"))
+			}
+			if len(f.kratos.Ended) != 1 || f.kratos.Ended[0] != "sess-1" {
+				t.Errorf("Kratos sessions ended: got %v, want [sess-1]", f.kratos.Ended)
+			}
+		})
+	}
+}
+
+func TestLogoutWithoutAKratosSessionStillLeaves(t *testing.T) {
 	f := newFixture(t)
 	resp := f.do(httptest.NewRequest(http.MethodGet, PathLogout+"?logout_challenge="+challenge, nil))
-	html := body(t, resp)
-	i := strings.Index(html, `name="csrf_token" value="`)
-	token := html[i+len(`name="csrf_token" value="`):]
-	token = token[:strings.Index(token, `"`)]
-	req := postForm(PathLogout, url.Values{"logout_challenge": {challenge}, "csrf_token": {token}, "action": {"accept"}}, resp.Cookies()[0])
-	req.Header.Set("Cookie", req.Header.Get("Cookie")+"; ory_kratos_session=s1")
-	// The fake keys sessions by the whole Cookie header; give it what it knows.
-	f.kratos.Sessions[req.Header.Get("Cookie")] = bridge.Session{ID: "sess-1"}
+	req := postForm(PathLogout, url.Values{"logout_challenge": {challenge}, "csrf_token": {csrfToken(t, body(t, resp))}, "action": {"accept"}}, resp.Cookies()[0])
 	out := f.do(req)
 	if out.StatusCode != http.StatusSeeOther || !strings.Contains(out.Header.Get("Location"), "logout_verifier") {
-		t.Fatalf("got %d %s", out.StatusCode, out.Header.Get("Location"))
+		t.Fatalf("got %d %s, want 303 to Hydra", out.StatusCode, out.Header.Get("Location"))
 	}
-	if len(f.kratos.Disabled) != 1 || f.kratos.Disabled[0] != "sess-1" {
-		t.Errorf("Kratos sessions disabled: %v", f.kratos.Disabled)
+	if len(f.kratos.Ended) != 0 {
+		t.Errorf("Kratos sessions ended: got %v, want none", f.kratos.Ended)
 	}
 }
 

@@ -105,9 +105,11 @@ func (k Kratos) Identity(ctx context.Context, id string) (bridge.Identity, error
 	return read(ctx, k.Observer, k.Retry, "kratos", "get_identity", func() (bridge.Identity, error) { return k.Next.Identity(ctx, id) })
 }
 
-// DisableSession implements bridge.Kratos.
-func (k Kratos) DisableSession(ctx context.Context, id string) error {
-	_, err := write(k.Observer, "kratos", "disable_session", func() (struct{}, error) { return struct{}{}, k.Next.DisableSession(ctx, id) })
+// EndBrowserSession implements bridge.Kratos (a write: never retried).
+func (k Kratos) EndBrowserSession(ctx context.Context, cookie string) error {
+	_, err := write(k.Observer, "kratos", "end_browser_session", func() (struct{}, error) {
+		return struct{}{}, k.Next.EndBrowserSession(ctx, cookie)
+	})
 	return err
 }
 

@@ -26,7 +26,7 @@ func (f *flaky) Identity(ctx context.Context, id string) (bridge.Identity, error
 	return bridge.Identity{ID: id}, nil
 }
 
-func (f *flaky) DisableSession(ctx context.Context, id string) error {
+func (f *flaky) EndBrowserSession(ctx context.Context, cookie string) error {
 	f.calls++
 	return f.err
 }
@@ -94,7 +94,7 @@ func TestReadsRetryOnlyTransientAnswers(t *testing.T) {
 func TestWritesAreNeverRetried(t *testing.T) {
 	f := &flaky{Kratos: &fake.Kratos{}, err: errors.New("timeout")}
 	k := Kratos{Next: f, Retry: Retry{Attempts: 5, Backoff: time.Millisecond}}
-	if err := k.DisableSession(context.Background(), "s"); err == nil || f.calls != 1 {
+	if err := k.EndBrowserSession(context.Background(), "ory_kratos_session=s"); err == nil || f.calls != 1 {
 		t.Fatalf("a write was tried %d times", f.calls)
 	}
 }
