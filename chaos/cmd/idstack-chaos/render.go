@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 
 	"github.com/idstack/idstack/chaos/report"
+	"github.com/idstack/idstack/internal/svc"
 )
 
 // runRender renders a kept report.json again as HTML and Markdown beside
 // it (or into -out), and prints the Markdown.
 func runRender(args []string) error {
-	c := defaultConfig()
-	fs := c.flags("render")
+	// Its own flags only: the run's (seed, stack, rates) mean nothing here.
+	fs := svc.NewFlags("idstack-chaos render", "IDSTACK_CHAOS", os.LookupEnv)
 	var out string
 	fs.String(&out, "out", "directory for report.html and report.md (default: beside the JSON)")
 	if err := fs.Parse(args); err != nil {
