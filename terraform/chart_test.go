@@ -328,6 +328,14 @@ func evalContext(m *module) *hcl.EvalContext {
 		"path":  cty.ObjectVal(map[string]cty.Value{"module": dir, "root": dir, "cwd": dir}),
 		"local": cty.EmptyObjectVal,
 	}}
+	evalLocals(ctx, m, func(v cty.Value) bool { return v.IsWhollyKnown() })
+	return ctx
+}
+
+// evalLocals sets ctx's local object to every local of m that evaluates
+// without error and that keep accepts, to a fixed point (a local may name
+// another).
+func evalLocals(ctx *hcl.EvalContext, m *module, keep func(cty.Value) bool) {
 	locals := m.locals()
 	known := map[string]cty.Value{}
 	for range len(locals) + 1 {
@@ -336,17 +344,16 @@ func evalContext(m *module) *hcl.EvalContext {
 			if _, done := known[name]; done {
 				continue
 			}
-			if v, diags := expr.Value(ctx); !diags.HasErrors() && v.IsWhollyKnown() {
+			if v, diags := expr.Value(ctx); !diags.HasErrors() && keep(v) {
 				known[name] = v
 				grew = true
 			}
 		}
 		ctx.Variables["local"] = cty.ObjectVal(known)
 		if !grew {
-			break
+			return
 		}
 	}
-	return ctx
 }
 
 // checkChartWiring checks an environment's calls of the region module:

@@ -67,24 +67,7 @@ func objectItem(expr hcl.Expression, key string) hclsyntax.Expression {
 func partialContext(m *module) *hcl.EvalContext {
 	ctx := evalContext(m)
 	ctx.Variables["var"] = cty.DynamicVal
-	locals := m.locals()
-	known := map[string]cty.Value{}
-	for range len(locals) + 1 {
-		grew := false
-		for name, expr := range locals {
-			if _, done := known[name]; done {
-				continue
-			}
-			if v, diags := expr.Value(ctx); !diags.HasErrors() {
-				known[name] = v
-				grew = true
-			}
-		}
-		ctx.Variables["local"] = cty.ObjectVal(known)
-		if !grew {
-			break
-		}
-	}
+	evalLocals(ctx, m, func(cty.Value) bool { return true })
 	return ctx
 }
 
