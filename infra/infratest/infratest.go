@@ -76,11 +76,26 @@ func Connect(t testing.TB, opts ...Option) *stack.Stack {
 	t.Helper()
 	s, err := stack.Connect(Topology(opts...), stack.Options{
 		Root: Root(t), StateDir: t.TempDir(), Log: testWriter{t}, HealthTimeout: 90 * time.Second,
+		ProfileDir: profileDir(t),
 	})
 	if err != nil {
 		t.Fatalf("connect to Docker: %v", err)
 	}
 	return s
+}
+
+// profileDir is IDSTACK_PROFILE_DIR made absolute: where Kratos and Hydra
+// write CPU profiles when the stack comes down (unset: not profiled).
+func profileDir(t testing.TB) string {
+	dir := os.Getenv("IDSTACK_PROFILE_DIR")
+	if dir == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatalf("IDSTACK_PROFILE_DIR: %v", err)
+	}
+	return abs
 }
 
 // Establish brings the test topology up and registers its removal, and the

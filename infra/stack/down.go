@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	dc "github.com/ory/dockertest/v3/docker"
 )
@@ -46,6 +47,7 @@ func (s *Stack) down(ctx context.Context) (Removed, error) {
 	if err != nil {
 		return removed, err
 	}
+	s.stopProfiled(cs)
 	for _, c := range cs {
 		if err := s.pool.Client.RemoveContainer(dc.RemoveContainerOptions{ID: c.ID, Force: true, RemoveVolumes: true, Context: ctx}); err != nil {
 			var nsc *dc.NoSuchContainer
@@ -84,6 +86,24 @@ func (s *Stack) down(ctx context.Context) (Removed, error) {
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// stopProfiled stops the profiled replicas among cs with their stop
+// signal, all at once, so each writes its CPU profile before it is
+// removed. A replica that does not stop in time is killed by the removal.
+func (s *Stack) stopProfiled(cs []dc.APIContainers) {
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		if c.Labels[LabelProfiled] == "" || c.State != "running" {
+			continue
+		}
+		wg.Go(func() {
+			if err := s.pool.Client.StopContainer(c.ID, 20); err != nil {
+				s.logf("stop %s for its profile: %v", strings.Join(c.Names, ","), err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Leftovers counts what still carries the stack's label (0 after Down).

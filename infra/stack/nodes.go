@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -46,7 +48,22 @@ type nodeSpec struct {
 	user       string
 	stopSignal string
 	probe      *probe
-	oneshot    bool // runs to completion (migrations); Up waits for exit 0
+	oneshot    bool   // runs to completion (migrations); Up waits for exit 0
+	profileDir string // host directory for the CPU profile; empty: not profiled
+}
+
+// profileMount is where a profiled node's TMPDIR is, in the container.
+const profileMount = "/profile"
+
+// profiled makes n write a CPU profile into dir/<name> when it stops
+// (Ory's PROFILING=cpu writes under TMPDIR).
+func (n nodeSpec) profiled(dir string) nodeSpec {
+	if dir == "" {
+		return n
+	}
+	n.profileDir = filepath.Join(dir, n.name)
+	n.env = append(n.env, "PROFILING=cpu", "TMPDIR="+profileMount)
+	return n
 }
 
 // container is a created node.
@@ -73,6 +90,18 @@ func (s *Stack) run(ctx context.Context, n nodeSpec, networkIDs map[string]strin
 	for vol, target := range n.volumes {
 		binds = append(binds, vol+":"+target)
 	}
+	labels := s.labels(n.role, n.region)
+	if n.profileDir != "" {
+		// World-writable: the servers do not run as this user.
+		if err := os.MkdirAll(n.profileDir, 0o777); err != nil {
+			return container{}, fmt.Errorf("profile directory for %s: %w", n.name, err)
+		}
+		if err := os.Chmod(n.profileDir, 0o777); err != nil {
+			return container{}, fmt.Errorf("profile directory for %s: %w", n.name, err)
+		}
+		binds = append(binds, n.profileDir+":"+profileMount)
+		labels[LabelProfiled] = "cpu"
+	}
 	first := n.networks[0]
 	stopSignal := n.stopSignal
 	if stopSignal == "" {
@@ -88,7 +117,7 @@ func (s *Stack) run(ctx context.Context, n nodeSpec, networkIDs map[string]strin
 			Entrypoint:   n.entrypoint,
 			Cmd:          n.cmd,
 			Env:          n.env,
-			Labels:       s.labels(n.role, n.region),
+			Labels:       labels,
 			ExposedPorts: exposed,
 			User:         n.user,
 			StopSignal:   stopSignal,

@@ -259,6 +259,9 @@ func (s *Stack) plan(st State) (plan, error) {
 					cmd: cmd, files: svc.files(t, st.Secrets, r),
 					networks: []attachment{{s.regionNetwork(r), nil}},
 				}
+				if svc.name == infra.ServiceKratos || svc.name == infra.ServiceHydra {
+					spec = spec.profiled(s.opts.ProfileDir)
+				}
 				if svc.public != nil {
 					spec.probe = &probe{path: svc.public.health, port: svc.public.port}
 				}

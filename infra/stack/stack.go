@@ -27,6 +27,9 @@ const (
 	LabelStack  = "dev.idstack.stack"
 	LabelRole   = "dev.idstack.role"
 	LabelRegion = "dev.idstack.region"
+	// LabelProfiled marks a Kratos or Hydra replica that writes a CPU
+	// profile when it stops (Options.ProfileDir).
+	LabelProfiled = "dev.idstack.profiled"
 )
 
 // Errors callers can match.
@@ -65,6 +68,12 @@ type Options struct {
 	// KeepOnFailure leaves a failed Up's containers for inspection; make down
 	// removes them.
 	KeepOnFailure bool
+	// ProfileDir, when set (an absolute path), runs every Kratos and Hydra
+	// replica with Ory's CPU profiling (PROFILING=cpu). Down stops those
+	// replicas with SIGTERM first, so each writes
+	// ProfileDir/<container>/profile*/cpu.pprof; read it with
+	// go tool pprof bin/<kratos|hydra> FILE.
+	ProfileDir string
 }
 
 // Stack is a handle on one topology's containers.

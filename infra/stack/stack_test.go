@@ -201,3 +201,39 @@ func TestEdgeConfigGolden(t *testing.T) {
 	edge := find(t, p.edges, "idstack-eu-edge")
 	golden.Check(t, "edge-eu.cfg", edge.files[0].Data)
 }
+
+func TestPlanProfilesOnlyKratosAndHydra(t *testing.T) {
+	top := infra.Default()
+	s := &Stack{Topology: top, opts: Options{ProfileDir: "/var/tmp/prof"}}
+	tags := images.Tags{}
+	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge, images.DemoApp} {
+		tags[n] = "idstack/" + n + ":test"
+	}
+	p, err := s.plan(State{Topology: top, Images: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	profiled := 0
+	for _, n := range p.services {
+		server := n.role == infra.ServiceKratos || n.role == infra.ServiceHydra
+		if got := n.profileDir != ""; got != server {
+			t.Errorf("%s (%s): profiled %v", n.name, n.role, got)
+			continue
+		}
+		if !server {
+			continue
+		}
+		profiled++
+		if n.profileDir != "/var/tmp/prof/"+n.name || !slices.Contains(n.env, "PROFILING=cpu") || !slices.Contains(n.env, "TMPDIR="+profileMount) {
+			t.Errorf("%s: dir %q, env %v", n.name, n.profileDir, n.env)
+		}
+	}
+	if want := len(top.Regions) * (top.Replicas[infra.ServiceKratos] + top.Replicas[infra.ServiceHydra]); profiled != want {
+		t.Errorf("%d profiled replicas, want %d", profiled, want)
+	}
+	for _, n := range testPlan(t, top).services {
+		if n.profileDir != "" || slices.Contains(n.env, "PROFILING=cpu") {
+			t.Errorf("%s profiled without a ProfileDir", n.name)
+		}
+	}
+}
