@@ -21,7 +21,8 @@ come from the environment (DSN, SECRETS_*).
       "password" (dict "enabled" true "config" (dict "haveibeenpwned_enabled" .Values.haveIBeenPwned))
       "code" (dict "enabled" true)
       "profile" (dict "enabled" true)
-      "link" (dict "enabled" false))
+      "link" (dict "enabled" false)
+      "totp" (dict "enabled" .Values.totp.enabled "config" (dict "issuer" (.Values.totp.issuer | default .Values.region.domain))))
     "flows" (dict
       "error" (dict "ui_url" (printf "%s/error" $ui))
       "settings" (dict "ui_url" (printf "%s/settings" $ui) "privileged_session_max_age" "15m" "required_aal" "highest_available")
