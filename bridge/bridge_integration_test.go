@@ -261,18 +261,19 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	}
 	email, password := randomEmail(), "correct horse battery staple 42"
 
+	rp := relyingParty{ctx: ctx, provider: provider, oc: oc}
 	var lastIDToken string
 	wantVerified := false
-	login := func(a *agent, register bool) (code string, consentShown bool) {
+	// login authorizes in a through the bridge, registering on the way
+	// when asked (the login page's link, which must keep the challenge),
+	// and checks the ID token's claims against the identity.
+	login := func(a *agent, register bool) (consentShown bool) {
 		t.Helper()
-		verifier := oauth2.GenerateVerifier()
-		state, nonce := "state-"+randomEmail(), "nonce-"+randomEmail()
-		resp, page := a.get(oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+		az, resp, page := rp.begin(t, a)
 		if !strings.Contains(resp.Request.URL.Path, "/login") {
 			t.Fatalf("expected the bridge's login page, got %s", resp.Request.URL)
 		}
 		if register {
-			// Follow the page's link to registration: it keeps the login challenge.
 			href := link(t, page, "/self-service/registration/browser")
 			if !strings.Contains(href, "login_challenge=") {
 				t.Fatalf("the registration link drops the login challenge: %s", href)
@@ -289,63 +290,24 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			f.fields.Set("method", "password")
 			resp, page = a.post(f.action, f.fields)
 		} else {
-			f := parseForm(t, page)
-			f.fields.Set("identifier", email)
-			f.fields.Set("password", password)
-			f.fields.Set("method", "password")
-			resp, page = a.post(f.action, f.fields)
+			resp, page = signInIfAsked(a, resp, page, email, password)
 		}
-		if strings.Contains(resp.Request.URL.Path, "/consent") {
-			consentShown = true
-			f := parseForm(t, page)
-			f.fields.Set("action", "accept")
-			u, _ := url.Parse(f.action)
-			resp, page = a.post(resp.Request.URL.ResolveReference(u).String(), f.fields)
-		}
-		loc := resp.Header.Get("Location")
-		if !strings.HasPrefix(loc, callback) {
-			t.Fatalf("flow ended at %s (%d), not the callback:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
-		}
-		u, _ := url.Parse(loc)
-		if u.Query().Get("state") != state {
-			t.Fatal("state mismatch")
-		}
-		code = u.Query().Get("code")
-		tok, err := oc.Exchange(ctx, code, oauth2.VerifierOption(verifier))
-		if err != nil {
-			t.Fatalf("token exchange: %v", err)
-		}
-		raw, _ := tok.Extra("id_token").(string)
+		claims, raw, consentShown := rp.complete(t, a, az, resp, page)
 		lastIDToken = raw
-		idt, err := provider.Verifier(&oidc.Config{ClientID: oc.ClientID}).Verify(ctx, raw)
-		if err != nil {
-			t.Fatalf("ID token: %v", err)
+		verified, _ := claims["email_verified"].(bool)
+		if claims["email"] != email || verified != wantVerified || claims["name"] != "Ada Lovelace" || claims["given_name"] != "Ada" {
+			t.Fatalf("claims %v, want email %s, email_verified %v, name Ada Lovelace, given_name Ada", claims, email, wantVerified)
 		}
-		if idt.Nonce != nonce {
-			t.Fatal("nonce mismatch")
-		}
-		var claims struct {
-			Email         string `json:"email"`
-			EmailVerified *bool  `json:"email_verified"`
-			Name          string `json:"name"`
-			GivenName     string `json:"given_name"`
-		}
-		if err := idt.Claims(&claims); err != nil {
-			t.Fatal(err)
-		}
-		if claims.Email != email || claims.EmailVerified == nil || *claims.EmailVerified != wantVerified || claims.Name != "Ada Lovelace" || claims.GivenName != "Ada" {
-			t.Fatalf("claims %+v", claims)
-		}
-		return code, consentShown
+		return consentShown
 	}
 
 	first := newAgent(t, top, callback)
-	if _, shown := login(first, true); !shown {
+	if shown := login(first, true); !shown {
 		t.Fatal("a new client's first login must show consent")
 	}
 	// A fresh browser signs in again; consent was remembered.
 	second := newAgent(t, top, callback)
-	if _, shown := login(second, false); shown {
+	if shown := login(second, false); shown {
 		t.Fatal("a remembered consent was asked again")
 	}
 
@@ -495,7 +457,6 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 	// registration page, and drive OAuth2 logins with rp.
 	bridgeURL := top.PublicURL(infra.HostLogin, region)
 	kratosURL := top.PublicURL(infra.HostKratos, region)
-	rp := relyingParty{ctx: ctx, provider: provider, oc: oc}
 
 	t.Run("claims per scope, and a name changed in settings shows in the next ID token", func(t *testing.T) {
 		a := newAgent(t, top, callback)
@@ -793,25 +754,41 @@ type relyingParty struct {
 	oc       oauth2.Config
 }
 
-// authorize runs an authorization code flow with PKCE in a, signed in to
-// Kratos as email. Kratos asks for the password again when Hydra has no
-// session of its own to skip the login with (its first login for this
-// browser); authorize gives it. It accepts consent when the bridge shows
-// it, and returns the verified ID token's claims and whether consent was
-// shown.
-func (rp relyingParty) authorize(t *testing.T, a *agent, email, password string) (claims map[string]any, consentShown bool) {
+// authorization is what a relying party keeps between sending the browser
+// to Hydra and the callback.
+type authorization struct{ verifier, state, nonce string }
+
+// begin sends a to Hydra's authorization endpoint (PKCE, state, nonce) and
+// returns where that ended.
+func (rp relyingParty) begin(t *testing.T, a *agent) (authorization, *http.Response, string) {
 	t.Helper()
-	verifier := oauth2.GenerateVerifier()
-	state, nonce := "state-"+randomEmail(), "nonce-"+randomEmail()
-	resp, page := a.get(rp.oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
-	if f, err := formWithE(page, "password"); err == nil && strings.HasSuffix(resp.Request.URL.Path, "/login") {
-		if _, ok := f.fields["identifier"]; ok {
-			f.fields.Set("identifier", email)
-		}
-		f.fields.Set("password", password)
-		f.fields.Set("method", "password")
-		resp, page = a.post(f.action, f.fields)
+	az := authorization{verifier: oauth2.GenerateVerifier(), state: "state-" + randomEmail(), nonce: "nonce-" + randomEmail()}
+	resp, page := a.get(rp.oc.AuthCodeURL(az.state, oidc.Nonce(az.nonce), oauth2.S256ChallengeOption(az.verifier)))
+	return az, resp, page
+}
+
+// signInIfAsked fills and submits the bridge's password form when page is
+// one (a login page), and returns where that ended; otherwise it returns
+// resp and page as they are.
+func signInIfAsked(a *agent, resp *http.Response, page, email, password string) (*http.Response, string) {
+	f, err := formWithE(page, "password")
+	if err != nil || !strings.HasSuffix(resp.Request.URL.Path, "/login") {
+		return resp, page
 	}
+	if _, ok := f.fields["identifier"]; ok {
+		f.fields.Set("identifier", email)
+	}
+	f.fields.Set("password", password)
+	f.fields.Set("method", "password")
+	return a.post(f.action, f.fields)
+}
+
+// complete finishes az from where the sign-in ended: it accepts consent
+// when the bridge shows it, checks the callback's state, exchanges the code
+// and verifies the ID token (signature, issuer, audience, nonce). It
+// returns the token's claims, the raw token and whether consent was shown.
+func (rp relyingParty) complete(t *testing.T, a *agent, az authorization, resp *http.Response, page string) (claims map[string]any, raw string, consentShown bool) {
+	t.Helper()
 	if strings.HasSuffix(resp.Request.URL.Path, "/consent") {
 		consentShown = true
 		f := parseForm(t, page)
@@ -822,24 +799,38 @@ func (rp relyingParty) authorize(t *testing.T, a *agent, email, password string)
 	if err != nil || !strings.HasPrefix(loc.String(), rp.oc.RedirectURL) {
 		t.Fatalf("authorization ended at %s (%d), not the callback:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
 	}
-	if loc.Query().Get("state") != state {
+	if loc.Query().Get("state") != az.state {
 		t.Fatal("state mismatch")
 	}
-	tok, err := rp.oc.Exchange(rp.ctx, loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := rp.oc.Exchange(rp.ctx, loc.Query().Get("code"), oauth2.VerifierOption(az.verifier))
 	if err != nil {
 		t.Fatalf("token exchange: %v", err)
 	}
-	raw, _ := tok.Extra("id_token").(string)
+	raw, _ = tok.Extra("id_token").(string)
 	idt, err := rp.provider.Verifier(&oidc.Config{ClientID: rp.oc.ClientID}).Verify(rp.ctx, raw)
 	if err != nil {
 		t.Fatalf("ID token: %v", err)
 	}
-	if idt.Nonce != nonce {
+	if idt.Nonce != az.nonce {
 		t.Fatal("nonce mismatch")
 	}
 	if err := idt.Claims(&claims); err != nil {
 		t.Fatal(err)
 	}
+	return claims, raw, consentShown
+}
+
+// authorize runs an authorization code flow with PKCE in a, signed in to
+// Kratos as email. Kratos asks for the password again when Hydra has no
+// session of its own to skip the login with (its first login for this
+// browser); authorize gives it. It accepts consent when the bridge shows
+// it, and returns the verified ID token's claims and whether consent was
+// shown.
+func (rp relyingParty) authorize(t *testing.T, a *agent, email, password string) (claims map[string]any, consentShown bool) {
+	t.Helper()
+	az, resp, page := rp.begin(t, a)
+	resp, page = signInIfAsked(a, resp, page, email, password)
+	claims, _, consentShown = rp.complete(t, a, az, resp, page)
 	return claims, consentShown
 }
 
