@@ -32,7 +32,12 @@ func TestConnectValidatesTheTopology(t *testing.T) {
 
 func testPlan(t *testing.T, top infra.Topology) plan {
 	t.Helper()
-	s := &Stack{Topology: top}
+	return testPlanWith(t, top, Options{})
+}
+
+func testPlanWith(t *testing.T, top infra.Topology, opts Options) plan {
+	t.Helper()
+	s := &Stack{Topology: top, opts: opts}
 	tags := images.Tags{}
 	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge, images.DemoApp} {
 		tags[n] = "idstack/" + n + ":test"
@@ -204,15 +209,7 @@ func TestEdgeConfigGolden(t *testing.T) {
 
 func TestPlanProfilesOnlyKratosAndHydra(t *testing.T) {
 	top := infra.Default()
-	s := &Stack{Topology: top, opts: Options{ProfileDir: "/var/tmp/prof"}}
-	tags := images.Tags{}
-	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge, images.DemoApp} {
-		tags[n] = "idstack/" + n + ":test"
-	}
-	p, err := s.plan(State{Topology: top, Images: tags})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testPlanWith(t, top, Options{ProfileDir: "/var/tmp/prof"})
 	profiled := 0
 	for _, n := range p.services {
 		server := n.role == infra.ServiceKratos || n.role == infra.ServiceHydra
