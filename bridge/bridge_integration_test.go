@@ -290,12 +290,16 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			f.fields.Set("method", "password")
 			resp, page = a.post(f.action, f.fields)
 		} else {
-			resp, page = signInIfAsked(a, resp, page, email, password)
+			f := parseForm(t, page)
+			f.fields.Set("identifier", email)
+			f.fields.Set("password", password)
+			f.fields.Set("method", "password")
+			resp, page = a.post(f.action, f.fields)
 		}
 		claims, raw, consentShown := rp.complete(t, a, az, resp, page)
 		lastIDToken = raw
-		verified, _ := claims["email_verified"].(bool)
-		if claims["email"] != email || verified != wantVerified || claims["name"] != "Ada Lovelace" || claims["given_name"] != "Ada" {
+		verified, present := claims["email_verified"].(bool)
+		if claims["email"] != email || !present || verified != wantVerified || claims["name"] != "Ada Lovelace" || claims["given_name"] != "Ada" {
 			t.Fatalf("claims %v, want email %s, email_verified %v, name Ada Lovelace, given_name Ada", claims, email, wantVerified)
 		}
 		return consentShown

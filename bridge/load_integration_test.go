@@ -186,7 +186,7 @@ func BenchmarkLoginsPerSecond(b *testing.B) {
 				peak := stopSampling()
 				spent := roleCPU(b, s.DockerPool().Client, top.Name).since(cpuBefore)
 				spent["load client (this test)"] = processCPU() - selfBefore
-				b.Logf("CPU per login, by role: %s", spent.perLogin(logins))
+				b.Logf("CPU per login, by role: %s", spent.perLogin(max(1, logins-int(failed.Load()))))
 				rate := float64(logins-failed.Load()) / elapsed.Seconds()
 				// The mean of a measurement right before and right after
 				// the logins, so drift in the machine's speed cancels.
@@ -247,10 +247,17 @@ func roleCPU(b *testing.B, client *dc.Client, stack string) cpuByRole {
 			go client.Stats(dc.StatsOptions{ID: c.ID, Stats: stats, Stream: false, Timeout: 10 * time.Second})
 			if st := <-stats; st != nil {
 				usage[i] = time.Duration(st.CPUStats.CPUUsage.TotalUsage)
+			} else {
+				usage[i] = -1
 			}
 		})
 	}
 	wg.Wait()
+	for i, u := range usage {
+		if u < 0 { // a missing reading would put a lifetime of CPU, or less than nothing, into a role
+			b.Fatalf("no CPU reading for %s", strings.Join(cs[i].Names, ","))
+		}
+	}
 	out := cpuByRole{}
 	for i, c := range cs {
 		out[c.Labels["dev.idstack.role"]] += usage[i]

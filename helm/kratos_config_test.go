@@ -29,7 +29,7 @@ func TestKratosTOTP(t *testing.T) {
 		m := cfg["selfservice"].(map[string]any)["methods"].(map[string]any)["totp"].(map[string]any)
 		return m["enabled"], m["config"].(map[string]any)["issuer"]
 	}
-	if enabled, issuer := totp(kratosConfig(t, nil)); enabled != true || issuer == "" {
+	if enabled, issuer := totp(kratosConfig(t, nil)); enabled != true || issuer != "idstack.example.com" {
 		t.Errorf("default: enabled %v, issuer %v; want on, with the region's domain", enabled, issuer)
 	}
 	enabled, issuer := totp(kratosConfig(t, func(v map[string]any) {

@@ -47,7 +47,7 @@ func (s *Stack) down(ctx context.Context) (Removed, error) {
 	if err != nil {
 		return removed, err
 	}
-	s.stopProfiled(cs)
+	s.stopProfiled(ctx, cs)
 	for _, c := range cs {
 		if err := s.pool.Client.RemoveContainer(dc.RemoveContainerOptions{ID: c.ID, Force: true, RemoveVolumes: true, Context: ctx}); err != nil {
 			var nsc *dc.NoSuchContainer
@@ -91,14 +91,14 @@ func (s *Stack) down(ctx context.Context) (Removed, error) {
 // stopProfiled stops the profiled replicas among cs with their stop
 // signal, all at once, so each writes its CPU profile before it is
 // removed. A replica that does not stop in time is killed by the removal.
-func (s *Stack) stopProfiled(cs []dc.APIContainers) {
+func (s *Stack) stopProfiled(ctx context.Context, cs []dc.APIContainers) {
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		if c.Labels[LabelProfiled] == "" || c.State != "running" {
 			continue
 		}
 		wg.Go(func() {
-			if err := s.pool.Client.StopContainer(c.ID, 20); err != nil {
+			if err := s.pool.Client.StopContainerWithContext(c.ID, 20, ctx); err != nil {
 				s.logf("stop %s for its profile: %v", strings.Join(c.Names, ","), err)
 			}
 		})

@@ -70,9 +70,10 @@ type Options struct {
 	KeepOnFailure bool
 	// ProfileDir, when set (an absolute path), runs every Kratos and Hydra
 	// replica with Ory's CPU profiling (PROFILING=cpu). Down stops those
-	// replicas with SIGTERM first, so each writes
+	// that run with their stop signal (SIGTERM) first, so each writes
 	// ProfileDir/<container>/profile*/cpu.pprof; read it with
-	// go tool pprof bin/<kratos|hydra> FILE.
+	// go tool pprof bin/<kratos|hydra> FILE. The files belong to the
+	// container's user (root).
 	ProfileDir string
 }
 
@@ -89,6 +90,10 @@ type Stack struct {
 func Connect(t infra.Topology, opts Options) (*Stack, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.ProfileDir != "" && !filepath.IsAbs(opts.ProfileDir) {
+		// Docker would read a relative bind source as a volume name.
+		return nil, fmt.Errorf("profile directory %q: want an absolute path", opts.ProfileDir)
 	}
 	pool, err := Pool()
 	if err != nil {

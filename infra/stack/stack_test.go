@@ -234,3 +234,10 @@ func TestPlanProfilesOnlyKratosAndHydra(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectRefusesARelativeProfileDir(t *testing.T) {
+	_, err := Connect(infra.Default(), Options{ProfileDir: "prof"})
+	if err == nil || !strings.Contains(err.Error(), "absolute") {
+		t.Fatalf("got %v, want an error asking for an absolute path", err)
+	}
+}
