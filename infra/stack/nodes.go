@@ -56,13 +56,17 @@ type nodeSpec struct {
 const profileMount = "/profile"
 
 // profiled makes n write a CPU profile into dir/<name> when it stops
-// (Ory's PROFILING=cpu writes under TMPDIR).
+// (Ory's PROFILING=cpu writes under TMPDIR). It runs as the caller's user
+// so that the profile belongs to whoever asked for it.
 func (n nodeSpec) profiled(dir string) nodeSpec {
 	if dir == "" {
 		return n
 	}
 	n.profileDir = filepath.Join(dir, n.name)
 	n.env = append(n.env, "PROFILING=cpu", "TMPDIR="+profileMount)
+	if n.user == "" {
+		n.user = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+	}
 	return n
 }
 
@@ -92,7 +96,8 @@ func (s *Stack) run(ctx context.Context, n nodeSpec, networkIDs map[string]strin
 	}
 	labels := s.labels(n.role, n.region)
 	if n.profileDir != "" {
-		// World-writable: the servers do not run as this user.
+		// World-writable: with user namespaces (rootless Docker) the
+		// container's user is not this one on the host.
 		if err := os.MkdirAll(n.profileDir, 0o777); err != nil {
 			return container{}, fmt.Errorf("profile directory for %s: %w", n.name, err)
 		}

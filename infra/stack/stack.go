@@ -72,8 +72,8 @@ type Options struct {
 	// replica with Ory's CPU profiling (PROFILING=cpu). Down stops those
 	// that run with their stop signal (SIGTERM) first, so each writes
 	// ProfileDir/<container>/profile*/cpu.pprof; read it with
-	// go tool pprof bin/<kratos|hydra> FILE. The files belong to the
-	// container's user (root).
+	// go tool pprof bin/<kratos|hydra> FILE. Those replicas run as the
+	// caller's user, so the files are the caller's.
 	ProfileDir string
 }
 

@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,4 +114,51 @@ func TestCockroachTopology(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// With a profile directory, each Kratos and Hydra replica runs with CPU
+// profiling, and Down stops it gracefully first, so each leaves a pprof
+// file, owned by the caller, under <dir>/<container>/.
+func TestDownWritesTheProfiledServersProfiles(t *testing.T) {
+	top := infratest.Topology(infratest.WithName("idstack-prof"), infratest.WithBasePort(4630),
+		infratest.WithRegions("eu"), infratest.WithReplicas(infra.ServiceKratos, 1), infratest.WithReplicas(infra.ServiceHydra, 1),
+		infratest.WithReplicas(infra.ServiceBridge, 1))
+	dir := t.TempDir()
+	s, err := stack.Connect(top, stack.Options{Root: infratest.Root(t), StateDir: t.TempDir(), ProfileDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	defer s.Down(context.WithoutCancel(ctx)) // after a failure; a second Down finds nothing
+	if err := s.Up(ctx, tags(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"idstack-prof-eu-kratos-1", "idstack-prof-eu-hydra-1"} {
+		files, _ := filepath.Glob(filepath.Join(dir, name, "profile*", "cpu.pprof"))
+		if len(files) != 1 {
+			t.Errorf("%s: %d profiles, want 1 (%v)", name, len(files), files)
+			continue
+		}
+		data, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b { // pprof files are gzipped protobuf
+			t.Errorf("%s: %d bytes that are not a gzipped profile", name, len(data))
+		}
+		if fi, err := os.Stat(files[0]); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+				t.Errorf("%s: profile owned by uid %d, want the caller's %d", name, st.Uid, os.Getuid())
+			}
+		}
+	}
+	if others, _ := filepath.Glob(filepath.Join(dir, "*bridge*")); len(others) != 0 {
+		t.Errorf("only Kratos and Hydra are profiled, found %v", others)
+	}
+	assertNothingLeft(t, s)
 }
