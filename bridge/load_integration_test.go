@@ -227,6 +227,14 @@ func firstPartyClient(b *testing.B, top infra.Topology, callback string) *oauth2
 	}
 }
 
+// statsOnce is one sample of a container's stats from Docker, nil when
+// Docker gives none.
+func statsOnce(client *dc.Client, id string) *dc.Stats {
+	stats := make(chan *dc.Stats, 1)
+	go client.Stats(dc.StatsOptions{ID: id, Stats: stats, Stream: false, Timeout: 10 * time.Second})
+	return <-stats
+}
+
 // cpuByRole is CPU time spent, summed over the containers of each role.
 type cpuByRole map[string]time.Duration
 
@@ -243,9 +251,7 @@ func roleCPU(b *testing.B, client *dc.Client, stack string) cpuByRole {
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Go(func() {
-			stats := make(chan *dc.Stats, 1)
-			go client.Stats(dc.StatsOptions{ID: c.ID, Stats: stats, Stream: false, Timeout: 10 * time.Second})
-			if st := <-stats; st != nil {
+			if st := statsOnce(client, c.ID); st != nil {
 				usage[i] = time.Duration(st.CPUStats.CPUUsage.TotalUsage)
 			} else {
 				usage[i] = -1
@@ -284,7 +290,7 @@ func (c cpuByRole) perLogin(logins int) string {
 		roles = append(roles, role)
 	}
 	sort.Slice(roles, func(i, j int) bool { return c[roles[i]] > c[roles[j]] })
-	parts := make([]string, 0, len(roles)+1)
+	parts := make([]string, 0, len(roles))
 	for _, role := range roles {
 		parts = append(parts, fmt.Sprintf("%s %.1f ms (%.0f %%)", role, c[role].Seconds()*1000/float64(logins), 100*c[role].Seconds()/total.Seconds()))
 	}
@@ -316,9 +322,7 @@ func sampleResident(b *testing.B, client *dc.Client, stack string) func() float6
 		defer tick.Stop()
 		for {
 			for _, c := range cs {
-				stats := make(chan *dc.Stats, 1)
-				go client.Stats(dc.StatsOptions{ID: c.ID, Stats: stats, Stream: false, Timeout: 5 * time.Second})
-				if st := <-stats; st != nil {
+				if st := statsOnce(client, c.ID); st != nil {
 					peak = max(peak, float64(st.MemoryStats.Usage-st.MemoryStats.Stats.Cache))
 				}
 			}
