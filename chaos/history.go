@@ -10,8 +10,13 @@ type ProbeKind string
 // Probe kinds.
 const (
 	// ProbeHTTPLogin is a sign-in through the bridge by an HTTP client that
-	// behaves like a browser (cookies, forms, redirects).
+	// behaves like a browser (cookies, forms, redirects), password included.
 	ProbeHTTPLogin ProbeKind = "http-login"
+	// ProbeSessionLogin is an authorization by an HTTP client that is
+	// already signed in: the same path through edge, bridge, Kratos and
+	// Hydra, with its redirects, consent and code exchange, but no password
+	// to hash. It samples every region often at little cost.
+	ProbeSessionLogin ProbeKind = "session-login"
 	// ProbeBrowserLogin is an OAuth2 sign-in in Chromium (e2e flows).
 	ProbeBrowserLogin ProbeKind = "browser-login"
 	// ProbeRegister is a registration; an acknowledged one must survive.
@@ -41,6 +46,17 @@ type Event struct {
 	// SignedBy is, for a token whose header kid's key did not verify it,
 	// the kid of the published key that did.
 	SignedBy string `json:"signed_by,omitempty"`
+	// CodeAt is when a login's authorization code came back to the client;
+	// ExchangeStart and ExchangeEnd bound its exchange at the token
+	// endpoint, where the token is signed. Verify events carry them too.
+	CodeAt        time.Time `json:"code_at,omitzero"`
+	ExchangeStart time.Time `json:"exchange_start,omitzero"`
+	ExchangeEnd   time.Time `json:"exchange_end,omitzero"`
+}
+
+// IsLogin says whether e is a sign-in of any kind.
+func (e Event) IsLogin() bool {
+	return e.Probe == ProbeHTTPLogin || e.Probe == ProbeSessionLogin || e.Probe == ProbeBrowserLogin
 }
 
 // End is when the operation finished.
@@ -53,6 +69,24 @@ type FaultWindow struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Err    string    `json:"error,omitempty"`
+}
+
+// Promotion is a key rotation step that made Kid the signing key: it
+// happened between Start and End (the step's call into Hydra and Vault).
+type Promotion struct {
+	Kid   string    `json:"kid"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// RegistrationRead is one acknowledged registration looked up in the
+// identity store after the run.
+type RegistrationRead struct {
+	Email string `json:"email"`
+	Found bool   `json:"found"`
+	// Err is why the lookup could not tell (the address then counts as
+	// lost: an acknowledgement is a promise to find it).
+	Err string `json:"error,omitempty"`
 }
 
 // KeySighting is when a verifier first saw a signing key published.
@@ -88,9 +122,10 @@ type History struct {
 	// Revoked lists kids revoked on purpose during the run: tokens they
 	// signed are meant to stop verifying.
 	Revoked []string `json:"revoked,omitempty"`
-	// Lost lists acknowledged registrations (by email) not found after the
-	// run; filled by the registration check from the identity store.
-	Missing []string `json:"missing,omitempty"`
+	// Promotions are the key promotions the scenario's rotation made.
+	Promotions []Promotion `json:"promotions,omitempty"`
+	// ReadBack is every acknowledged registration, looked up after heal.
+	ReadBack []RegistrationRead `json:"read_back,omitempty"`
 	// HealthAfter lists the nodes and URLs that were not healthy after heal.
 	HealthAfter []string `json:"health_after,omitempty"`
 }
@@ -160,6 +195,11 @@ type CheckResult struct {
 	// which the scenario's SLO tolerates: the check then counts as held,
 	// and the report says so.
 	Known string `json:"known,omitempty"`
+	// Explained is the known upstream defect every failure of the check
+	// fits, as the check found (Known is set from it when the SLO
+	// tolerates it); Occurrences counts those failures.
+	Explained   string `json:"explained,omitempty"`
+	Occurrences int    `json:"occurrences,omitempty"`
 }
 
 // Result is a scenario's verdict: its history, figures and checks.
@@ -172,6 +212,63 @@ type Result struct {
 	// Aborted says the run stopped before any fault because the steady
 	// state did not hold; the fault is not to blame.
 	Aborted string `json:"aborted,omitempty"`
+	// NotRun says why the scenario did not run (its faults need what the
+	// target does not have, or the suite stopped before it). A scenario
+	// not run never passes; the suite's verdict is over those that ran.
+	NotRun string `json:"not_run,omitempty"`
+	// Steady is the steady state judged before the first fault.
+	Steady *SteadyState `json:"steady,omitempty"`
+	// CPU is the machine's and the harness's CPU use over the scenario.
+	CPU *CPUUse `json:"cpu,omitempty"`
+}
+
+// SteadyState is the check before a scenario's first fault: every login
+// succeeded and latency stayed within Factor of the quiet baseline.
+type SteadyState struct {
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Windows is how many warm-up windows it took (a stack that settles
+	// gets a few before it is refused).
+	Windows int `json:"windows"`
+	// P50Ratio and P95Ratio are the warm-up's full-login percentiles over
+	// the quiet baseline's.
+	P50Ratio float64 `json:"p50_ratio"`
+	P95Ratio float64 `json:"p95_ratio"`
+}
+
+// CPUUse is CPU time over a span as a share of the whole machine (1 is
+// every core busy).
+type CPUUse struct {
+	Machine float64 `json:"machine"`
+	// Harness is the chaos process and its children (Chromium) alone.
+	Harness float64 `json:"harness"`
+	Cores   int     `json:"cores"`
+}
+
+// Load is how the probe rates were set: the capacity measured before the
+// suite, the headroom, and the rates chosen.
+type Load struct {
+	// Headroom is the share of the measured capacity the probes may use.
+	Headroom float64 `json:"headroom"`
+	// Utilisation is the share the chosen rates use.
+	Utilisation float64 `json:"utilisation"`
+	// FullPerSecond and SessionPerSecond are the measured capacities
+	// (closed-loop bursts) of password logins and session logins.
+	FullPerSecond    float64 `json:"full_per_second"`
+	SessionPerSecond float64 `json:"session_per_second"`
+	// Quiet is the baseline: sequential logins on the otherwise idle
+	// stack.
+	QuietFull    Percentiles `json:"quiet_full"`
+	QuietSession Percentiles `json:"quiet_session"`
+	// The periods chosen (per region for logins).
+	LoginEvery    time.Duration `json:"login_every"`
+	SessionEvery  time.Duration `json:"session_every"`
+	RegisterEvery time.Duration `json:"register_every"`
+	BrowserEvery  time.Duration `json:"browser_every"`
+	// Overridden names the flags that set a period instead of the plan.
+	Overridden []string `json:"overridden,omitempty"`
+	// CPU is the machine's CPU use during the bursts.
+	CPU *CPUUse `json:"cpu,omitempty"`
 }
 
 // SLO is what a scenario promises while its faults run.
@@ -207,6 +304,7 @@ type SuiteResult struct {
 	Versions map[string]string `json:"versions"`
 	Start    time.Time         `json:"start"`
 	End      time.Time         `json:"end"`
+	Load     *Load             `json:"load,omitempty"`
 	Results  []Result          `json:"results"`
 	Passed   bool              `json:"passed"`
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idstack/idstack/chaos"
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/faults"
 	"github.com/idstack/idstack/infra/stack"
@@ -30,8 +31,6 @@ type Env struct {
 	// Rotator rotates Hydra's ID-token keys through Vault; nil where the
 	// target has no key rotation set up.
 	Rotator *keyrotation.Rotator
-	// Revoked is told of every kid revoked on purpose.
-	Revoked func(kid string)
 	// Log receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -52,6 +51,26 @@ type Fault interface {
 	Available(env Env) error
 	Inject(ctx context.Context, env Env) error
 	Heal(ctx context.Context, env Env) error
+}
+
+// Observation is what a fault saw happen that the checks need: key
+// promotions (with the span in which each took effect) and kids revoked
+// on purpose. The runner joins it into the history.
+type Observation struct {
+	Promotions []chaos.Promotion
+	Revoked    []string
+}
+
+// Join is o and p together.
+func (o Observation) Join(p Observation) Observation {
+	return Observation{Promotions: append(append([]chaos.Promotion(nil), o.Promotions...), p.Promotions...),
+		Revoked: append(append([]string(nil), o.Revoked...), p.Revoked...)}
+}
+
+// Reporter is a fault that observes something: the scheduler asks it once
+// it has healed.
+type Reporter interface {
+	Observed() Observation
 }
 
 // Kill SIGKILLs replicas of a service in a region; healing starts them.
@@ -172,7 +191,7 @@ func (f KillRole) Target() string {
 }
 func (f KillRole) Available(env Env) error {
 	if f.NeedsCockroach && env.Stack.Topology.Database != infra.DatabaseCockroach {
-		return fmt.Errorf("%w: needs a CockroachDB cluster (%s)", ErrUnavailable, stack.ErrCockroachUnavailable)
+		return fmt.Errorf("%w: needs a CockroachDB cluster; this stack runs %s", ErrUnavailable, env.Stack.Topology.Database)
 	}
 	return nil
 }
@@ -215,9 +234,35 @@ func (f KillRole) Heal(ctx context.Context, env Env) error {
 type Rotate struct {
 	Every time.Duration
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	done     chan struct{}
+	observed Observation
+}
+
+// step runs one rotation step and records the keys it promoted, with the
+// step's span.
+func (f *Rotate) step(ctx context.Context, env Env) ([]keyrotation.Outcome, error) {
+	start := time.Now()
+	out, err := env.Rotator.Step(ctx)
+	end := time.Now()
+	f.mu.Lock()
+	for _, o := range out {
+		for _, e := range o.Transitions {
+			if e.Event == "activate" {
+				f.observed.Promotions = append(f.observed.Promotions, chaos.Promotion{Kid: e.Kid, Start: start, End: end})
+			}
+		}
+	}
+	f.mu.Unlock()
+	return out, err
+}
+
+// Observed returns the promotions the rotation made.
+func (f *Rotate) Observed() Observation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.observed.Join(Observation{})
 }
 
 func (f *Rotate) Name() string { return "rotate-keys" }
@@ -231,7 +276,10 @@ func (f *Rotate) Available(env Env) error {
 	return nil
 }
 func (f *Rotate) Inject(ctx context.Context, env Env) error {
-	if _, err := env.Rotator.Step(ctx); err != nil {
+	f.mu.Lock()
+	f.observed = Observation{}
+	f.mu.Unlock()
+	if _, err := f.step(ctx, env); err != nil {
 		return fmt.Errorf("first rotation step: %w", err)
 	}
 	f.mu.Lock()
@@ -249,7 +297,7 @@ func (f *Rotate) Inject(ctx context.Context, env Env) error {
 			case <-t.C:
 			}
 			sctx, scancel := context.WithTimeout(lctx, f.Every*3)
-			out, err := env.Rotator.Step(sctx)
+			out, err := f.step(sctx, env)
 			scancel()
 			if err != nil && lctx.Err() == nil { // a step cut short by the heal is no failure
 				env.logf("rotation step: %v", err)
@@ -272,25 +320,46 @@ func (f *Rotate) Heal(ctx context.Context, env Env) error {
 		f.cancel = nil
 	}
 	f.mu.Unlock()
-	if _, err := env.Rotator.Step(ctx); err != nil {
-		return fmt.Errorf("rotation after heal: %w", err)
+	// The last step must succeed; the faults healed before it (Vault
+	// restarted) may still be coming up, so it is retried until ctx ends.
+	var err error
+	for attempt := 1; ; attempt++ {
+		if _, err = f.step(ctx, env); err == nil {
+			return nil
+		}
+		env.logf("rotation after heal, attempt %d: %v", attempt, err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rotation after heal (%d attempts): %w", attempt, err)
+		case <-time.After(time.Second):
+		}
 	}
-	return nil
 }
 
 // Revoke revokes the ID-token set's signing key at once (emergency): the
 // standby signs from now on and the revoked kid leaves every region.
-type Revoke struct{}
+type Revoke struct {
+	mu       sync.Mutex
+	observed Observation
+}
 
-func (Revoke) Name() string   { return "revoke" }
-func (Revoke) Target() string { return "the active " + keyrotation.SetIDToken + " key" }
-func (Revoke) Available(env Env) error {
+func (*Revoke) Name() string   { return "revoke" }
+func (*Revoke) Target() string { return "the active " + keyrotation.SetIDToken + " key" }
+
+// Observed returns the kid revoked and the standby promoted in its place.
+func (f *Revoke) Observed() Observation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.observed.Join(Observation{})
+}
+
+func (*Revoke) Available(env Env) error {
 	if env.Rotator == nil {
 		return fmt.Errorf("%w: no key rotation on this target", ErrUnavailable)
 	}
 	return nil
 }
-func (Revoke) Inject(ctx context.Context, env Env) error {
+func (f *Revoke) Inject(ctx context.Context, env Env) error {
 	r := env.Rotator
 	// No rotation step here: one could promote the standby the scenario's
 	// rotation pre-published and leave only a fresh key to take over, which
@@ -304,10 +373,16 @@ func (Revoke) Inject(ctx context.Context, env Env) error {
 	if active == nil {
 		return errors.New("revoke: no active key in the journal")
 	}
-	if env.Revoked != nil {
-		env.Revoked(active.Kid)
-	}
+	f.mu.Lock()
+	f.observed = Observation{Revoked: []string{active.Kid}}
+	f.mu.Unlock()
+	start := time.Now()
 	rep, err := r.Revoke(ctx, active.Kid, "chaos: emergency revoke under load", 30*time.Second)
+	if rep.Promoted != "" {
+		f.mu.Lock()
+		f.observed.Promotions = append(f.observed.Promotions, chaos.Promotion{Kid: rep.Promoted, Start: start, End: time.Now()})
+		f.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
@@ -318,4 +393,4 @@ func (Revoke) Inject(ctx context.Context, env Env) error {
 	env.logf("revoked %s: %s signs%s; gone everywhere after %s", active.Kid, rep.Promoted, early, rep.GoneEverywhere)
 	return nil
 }
-func (Revoke) Heal(ctx context.Context, env Env) error { return nil }
+func (*Revoke) Heal(ctx context.Context, env Env) error { return nil }

@@ -25,43 +25,85 @@ type Client struct {
 	TokenURL string
 }
 
-// Tokens is what a login got.
+// Tokens is what a login got, and when its code came back and was
+// exchanged (Hydra signs the ID token in the exchange).
 type Tokens struct {
 	Subject string
 	IDToken string
 	Kid     string
+
+	CodeAt, ExchangeStart, ExchangeEnd time.Time
 }
 
 // ErrLogin wraps every way an HTTP login fails.
 var ErrLogin = errors.New("login failed")
 
+// ErrPasswordAsked is a session login that was asked for the password:
+// the stack forgot the session it had (or never remembered it).
+var ErrPasswordAsked = errors.New("asked for the password again")
+
 // Login signs email in over HTTP the way a browser does: authorization
 // request, the bridge's login form, consent when asked, then the code
 // exchanged with PKCE at the token endpoint. It returns the ID token.
 func Login(ctx context.Context, hc *http.Client, c Client, region, email, password string) (Tokens, error) {
+	return login(ctx, newAgent(hc, c.RedirectURL), c, region, email, password)
+}
+
+func login(ctx context.Context, a *agent, c Client, region, email, password string) (Tokens, error) {
+	fl, err := startAuthorization(ctx, a, c, region)
+	if err != nil {
+		return Tokens{}, err
+	}
+	p := fl.page
+	if !fl.atCallback() {
+		f, err := formWith(p.body, "identifier")
+		if err != nil {
+			return Tokens{}, fmt.Errorf("%w: login page (%d at %s): %v", ErrLogin, p.status, p.url.Path, err)
+		}
+		f.fields.Set("identifier", email)
+		f.fields.Set("password", password)
+		f.fields.Set("method", "password")
+		if fl.page, err = a.post(ctx, p.url, f); err != nil {
+			return Tokens{}, fmt.Errorf("%w: submit: %v", ErrLogin, err)
+		}
+	}
+	return fl.finish(ctx, a)
+}
+
+// authorization is one authorization request in progress: its client,
+// PKCE verifier and state, and the last page it reached.
+type authorization struct {
+	oc       oauth2.Config
+	c        Client
+	verifier string
+	state    string
+	page     page
+}
+
+func startAuthorization(ctx context.Context, a *agent, c Client, region string) (*authorization, error) {
 	auth, ok := c.AuthURL[region]
 	if !ok {
-		return Tokens{}, fmt.Errorf("%w: no authorization endpoint for region %q", ErrLogin, region)
+		return nil, fmt.Errorf("%w: no authorization endpoint for region %q", ErrLogin, region)
 	}
-	oc := oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURL,
+	fl := &authorization{c: c, verifier: oauth2.GenerateVerifier(), state: rand.Text(), oc: oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURL,
 		Endpoint: oauth2.Endpoint{AuthURL: auth, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
-		Scopes:   []string{"openid", "email"}}
-	verifier, state := oauth2.GenerateVerifier(), rand.Text()
-	a := newAgent(hc, c.RedirectURL)
-	p, err := a.get(ctx, oc.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", rand.Text())))
+		Scopes:   []string{"openid", "email"}}}
+	p, err := a.get(ctx, fl.oc.AuthCodeURL(fl.state, oauth2.S256ChallengeOption(fl.verifier), oauth2.SetAuthURLParam("nonce", rand.Text())))
 	if err != nil {
-		return Tokens{}, fmt.Errorf("%w: open: %v", ErrLogin, err)
+		return nil, fmt.Errorf("%w: open: %v", ErrLogin, err)
 	}
-	f, err := formWith(p.body, "identifier")
-	if err != nil {
-		return Tokens{}, fmt.Errorf("%w: login page (%d at %s): %v", ErrLogin, p.status, p.url.Path, err)
-	}
-	f.fields.Set("identifier", email)
-	f.fields.Set("password", password)
-	f.fields.Set("method", "password")
-	if p, err = a.post(ctx, p.url, f); err != nil {
-		return Tokens{}, fmt.Errorf("%w: submit: %v", ErrLogin, err)
-	}
+	fl.page = p
+	return fl, nil
+}
+
+func (fl *authorization) atCallback() bool {
+	return fl.page.location != "" && strings.HasPrefix(fl.page.location, fl.c.RedirectURL)
+}
+
+// finish accepts consent when asked, reads the code off the callback and
+// exchanges it.
+func (fl *authorization) finish(ctx context.Context, a *agent) (Tokens, error) {
+	p := fl.page
 	if p.location == "" && strings.HasSuffix(p.url.Path, "/consent") {
 		cf, err := formWith(p.body, "consent_challenge")
 		if err != nil {
@@ -72,17 +114,20 @@ func Login(ctx context.Context, hc *http.Client, c Client, region, email, passwo
 			return Tokens{}, fmt.Errorf("%w: consent: %v", ErrLogin, err)
 		}
 	}
-	if !strings.HasPrefix(p.location, c.RedirectURL) {
+	if !strings.HasPrefix(p.location, fl.c.RedirectURL) {
 		return Tokens{}, fmt.Errorf("%w: ended at %s (%d), not the callback", ErrLogin, p.url.Redacted(), p.status)
 	}
+	codeAt := time.Now()
 	back, err := url.Parse(p.location)
-	if err != nil || back.Query().Get("state") != state {
+	if err != nil || back.Query().Get("state") != fl.state {
 		return Tokens{}, fmt.Errorf("%w: callback state mismatch", ErrLogin)
 	}
 	if e := back.Query().Get("error"); e != "" {
 		return Tokens{}, fmt.Errorf("%w: %s: %s", ErrLogin, e, back.Query().Get("error_description"))
 	}
-	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, hc), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	exchangeStart := time.Now()
+	tok, err := fl.oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, a.c), back.Query().Get("code"), oauth2.VerifierOption(fl.verifier))
+	exchangeEnd := time.Now()
 	if err != nil {
 		return Tokens{}, fmt.Errorf("%w: token exchange: %v", ErrLogin, err)
 	}
@@ -91,7 +136,44 @@ func Login(ctx context.Context, hc *http.Client, c Client, region, email, passwo
 	if err != nil {
 		return Tokens{}, fmt.Errorf("%w: id token: %v", ErrLogin, err)
 	}
-	return Tokens{Subject: sub, IDToken: raw, Kid: kid}, nil
+	return Tokens{Subject: sub, IDToken: raw, Kid: kid, CodeAt: codeAt, ExchangeStart: exchangeStart, ExchangeEnd: exchangeEnd}, nil
+}
+
+// Session is an HTTP client that signed in once with a password and keeps
+// its cookies: every Authorize after that is an OAuth2 authorization that
+// Hydra and Kratos answer from the sessions they remember, through the
+// same edge, bridge, Kratos and Hydra as a password login, with no
+// password to hash. It is not safe for concurrent use (the flows' CSRF
+// cookies live in its jar): give each concurrent probe its own.
+type Session struct {
+	a      *agent
+	c      Client
+	region string
+}
+
+// NewSession signs email in through region and returns the session.
+func NewSession(ctx context.Context, hc *http.Client, c Client, region, email, password string) (*Session, error) {
+	s := &Session{a: newAgent(hc, c.RedirectURL), c: c, region: region}
+	if _, err := login(ctx, s.a, c, region, email, password); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Authorize runs one authorization on the session and returns its
+// tokens. It fails with ErrPasswordAsked when the stack shows the login
+// form instead of remembering the session.
+func (s *Session) Authorize(ctx context.Context) (Tokens, error) {
+	fl, err := startAuthorization(ctx, s.a, s.c, s.region)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !fl.atCallback() {
+		if _, err := formWith(fl.page.body, "identifier"); err == nil {
+			return Tokens{}, fmt.Errorf("%w: %w (%d at %s)", ErrLogin, ErrPasswordAsked, fl.page.status, fl.page.url.Path)
+		}
+	}
+	return fl.finish(ctx, s.a)
 }
 
 // peek reads a JWT's subject and key id without verifying it (the

@@ -115,7 +115,13 @@ type Traffic struct {
 	Browser *flows.Runner
 	App     *e2e.App
 
-	LoginEvery    time.Duration // per region
+	// Sessions are, per region, signed-in clients for session logins; one
+	// runs at a time on each, so their number bounds a region's session
+	// logins in flight.
+	Sessions map[string][]*Session
+
+	LoginEvery    time.Duration // per region; 0: no password logins
+	SessionEvery  time.Duration // per region; 0: no session logins
 	RegisterEvery time.Duration // 0: no registrations
 	BrowserEvery  time.Duration // 0: no browser logins
 	KeyPollEvery  time.Duration
@@ -128,8 +134,6 @@ type Traffic struct {
 	Tag string
 	// Password is given to registered users.
 	Password string
-	// OnRegistered is told of every acknowledged registration.
-	OnRegistered func(email string)
 }
 
 // Run makes traffic until ctx is done and every loop has stopped.
@@ -158,6 +162,22 @@ func (t *Traffic) Run(ctx context.Context) {
 		loop("login-"+region, t.LoginEvery, loginsInFlight, func(int) func(context.Context) {
 			u := t.Users[rng.IntN(len(t.Users))]
 			return func(ctx context.Context) { t.httpLogin(ctx, region, u) }
+		})
+	}
+	for _, region := range regions {
+		pool := make(chan *Session, len(t.Sessions[region]))
+		for _, s := range t.Sessions[region] {
+			pool <- s
+		}
+		if len(pool) == 0 {
+			continue
+		}
+		loop("session-"+region, t.SessionEvery, len(pool), func(int) func(context.Context) {
+			return func(ctx context.Context) {
+				s := <-pool // the loop's bound is the pool's size: one is free
+				defer func() { pool <- s }()
+				t.sessionLogin(ctx, region, s)
+			}
 		})
 	}
 	loop("register", t.RegisterEvery, 2, func(i int) func(context.Context) {
@@ -240,23 +260,40 @@ func (t *Traffic) httpLogin(ctx context.Context, region string, u User) {
 	defer cancel()
 	start := time.Now()
 	tok, err := Login(octx, t.HTTP, t.Client, region, u.Email, u.Password)
-	ev := chaos.Event{Probe: chaos.ProbeHTTPLogin, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Subject: tok.Subject, Kid: tok.Kid}
+	t.recordLogin(octx, chaos.ProbeHTTPLogin, region, start, tok, err)
+}
+
+func (t *Traffic) sessionLogin(ctx context.Context, region string, s *Session) {
+	if ctx.Err() != nil {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	start := time.Now()
+	tok, err := s.Authorize(octx)
+	t.recordLogin(octx, chaos.ProbeSessionLogin, region, start, tok, err)
+}
+
+func (t *Traffic) recordLogin(ctx context.Context, kind chaos.ProbeKind, region string, start time.Time, tok Tokens, err error) {
+	ev := chaos.Event{Probe: kind, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Subject: tok.Subject, Kid: tok.Kid,
+		CodeAt: tok.CodeAt, ExchangeStart: tok.ExchangeStart, ExchangeEnd: tok.ExchangeEnd}
 	if err != nil {
 		ev.Err = err.Error()
 	}
 	t.Rec.Add(ev)
 	if err == nil {
-		t.verify(octx, region, tok.IDToken)
+		t.verify(ctx, region, tok)
 	}
 }
 
-func (t *Traffic) verify(ctx context.Context, region, raw string) {
-	if t.Verifier == nil || raw == "" {
+func (t *Traffic) verify(ctx context.Context, region string, tok Tokens) {
+	if t.Verifier == nil || tok.IDToken == "" {
 		return
 	}
 	start := time.Now()
-	kid, jti, err := t.Verifier.Verify(ctx, raw)
-	ev := chaos.Event{Probe: chaos.ProbeVerify, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Kid: kid, Token: jti}
+	kid, jti, err := t.Verifier.Verify(ctx, tok.IDToken)
+	ev := chaos.Event{Probe: chaos.ProbeVerify, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Kid: kid, Token: jti,
+		CodeAt: tok.CodeAt, ExchangeStart: tok.ExchangeStart, ExchangeEnd: tok.ExchangeEnd}
 	if err != nil {
 		ev.Err = err.Error()
 	}
@@ -278,8 +315,6 @@ func (t *Traffic) register(ctx context.Context, region string, i int) {
 	ev := chaos.Event{Probe: chaos.ProbeRegister, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Email: email}
 	if err != nil {
 		ev.Err = err.Error()
-	} else if t.OnRegistered != nil {
-		t.OnRegistered(email)
 	}
 	t.Rec.Add(ev)
 }
@@ -297,11 +332,13 @@ func (t *Traffic) browserLogin(ctx context.Context, region string, u User) {
 		ev.Err = err.Error()
 	}
 	login, ok := t.App.Login(res.Probe)
+	tok := Tokens{IDToken: login.IDToken, CodeAt: login.CodeAt, ExchangeStart: login.ExchangeStart, ExchangeEnd: login.ExchangeEnd}
 	if ok {
 		_, ev.Kid, _ = peek(login.IDToken)
+		ev.CodeAt, ev.ExchangeStart, ev.ExchangeEnd = tok.CodeAt, tok.ExchangeStart, tok.ExchangeEnd
 	}
 	t.Rec.Add(ev)
 	if ok {
-		t.verify(octx, region, login.IDToken)
+		t.verify(octx, region, tok)
 	}
 }

@@ -46,7 +46,11 @@ func (v *Verifier) now() time.Time {
 }
 
 // Verify checks raw's signature, issuer, audience and expiry; it returns
-// the token's kid and jti whatever the outcome.
+// the token's kid and jti whatever the outcome. A token whose kid names
+// one published key while another published key signed it is judged in
+// full with the key that signed it, and only when its issuer, audience
+// and expiry hold is it reported as a *KidMismatch; otherwise the claim
+// that failed is the error.
 func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err error) {
 	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
@@ -64,17 +68,35 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err
 	if len(found) == 0 {
 		return kid, "", fmt.Errorf("%w: %s", ErrUnknownKid, kid)
 	}
+	signedBy := kid
 	payload, err := jws.Verify(found[0].Public())
 	if err != nil {
+		signedBy = ""
 		for _, k := range keys.Keys {
-			if k.KeyID != kid {
-				if _, e := jws.Verify(k.Public()); e == nil {
-					return kid, "", &KidMismatch{Kid: kid, SignedBy: k.KeyID}
-				}
+			if k.KeyID == kid {
+				continue
+			}
+			if p, e := jws.Verify(k.Public()); e == nil {
+				payload, signedBy = p, k.KeyID
+				break
 			}
 		}
-		return kid, "", fmt.Errorf("signature: %w", err)
+		if signedBy == "" {
+			return kid, "", fmt.Errorf("signature: %w", err)
+		}
 	}
+	jti, err = v.claims(payload)
+	if err != nil {
+		return kid, jti, err
+	}
+	if signedBy != kid {
+		return kid, jti, &KidMismatch{Kid: kid, SignedBy: signedBy}
+	}
+	return kid, jti, nil
+}
+
+// claims checks a verified payload's issuer, audience and expiry.
+func (v *Verifier) claims(payload []byte) (jti string, err error) {
 	var c struct {
 		Iss string          `json:"iss"`
 		Aud json.RawMessage `json:"aud"`
@@ -82,18 +104,18 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (kid, jti string, err
 		Jti string          `json:"jti"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return kid, "", fmt.Errorf("claims: %w", err)
+		return "", fmt.Errorf("claims: %w", err)
 	}
 	if c.Iss != v.Issuer {
-		return kid, c.Jti, fmt.Errorf("issuer %q, want %q", c.Iss, v.Issuer)
+		return c.Jti, fmt.Errorf("issuer %q, want %q", c.Iss, v.Issuer)
 	}
 	if !audienceHas(c.Aud, v.Audience) {
-		return kid, c.Jti, fmt.Errorf("audience %s lacks %q", c.Aud, v.Audience)
+		return c.Jti, fmt.Errorf("audience %s lacks %q", c.Aud, v.Audience)
 	}
 	if v.now().Unix() > c.Exp {
-		return kid, c.Jti, errors.New("expired")
+		return c.Jti, errors.New("expired")
 	}
-	return kid, c.Jti, nil
+	return c.Jti, nil
 }
 
 // KidMismatch is a token whose kid header names one published key while

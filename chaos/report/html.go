@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/check"
 )
 
 //go:embed report.html.tmpl
@@ -112,8 +113,8 @@ func verdictClass(v string) string {
 		return "pass"
 	case verdictAborted:
 		return "aborted"
-	case verdictSkipped:
-		return "skipped"
+	case verdictNotRun:
+		return "notrun"
 	default:
 		return "fail"
 	}
@@ -138,7 +139,7 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 			Exempt:         slo.Exempt,
 			MaxRecovery:    boundCell(slo.MaxRecovery),
 		},
-		Success:          successCell(m),
+		Success:          successCell(m, slo),
 		SuccessBad:       m.Attempts > 0 && m.SuccessRate < slo.MinSuccess,
 		Attempts:         m.Attempts,
 		Failures:         m.Failures,
@@ -151,7 +152,7 @@ func newScenarioView(i int, res chaos.Result, suiteVersions map[string]string) s
 		DuringP95:        duringCell(m, func(q chaos.Percentiles) string { return fmtDur(q.P95) }),
 		Checks:           res.Checks,
 		Timeline:         newTimeline(h, m),
-		Missing:          h.Missing,
+		Missing:          check.Lost(h),
 		HealthAfter:      h.HealthAfter,
 	}
 	v.VerdictClass = verdictClass(v.Verdict)

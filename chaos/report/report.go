@@ -32,17 +32,18 @@ const (
 	verdictPass    = "PASS"
 	verdictFail    = "FAIL"
 	verdictAborted = "ABORTED"
-	verdictSkipped = "SKIPPED"
+	verdictNotRun  = "NOT RUN"
 )
 
-// verdict is a scenario's verdict word. A result with a reason to abort
-// that still passed was skipped (its fault is not available on the
-// target); one that did not pass was aborted (the steady state did not
-// hold before any fault).
+// verdict is a scenario's verdict word. A scenario not run never passed
+// (its faults need what the target does not have, or the suite stopped
+// first; reports written before NotRun existed marked it as an aborted
+// result that passed); an aborted one did not pass (the steady state did
+// not hold before any fault).
 func verdict(r chaos.Result) string {
 	switch {
-	case r.Aborted != "" && r.Passed:
-		return verdictSkipped
+	case r.NotRun != "" || (r.Aborted != "" && r.Passed):
+		return verdictNotRun
 	case r.Aborted != "":
 		return verdictAborted
 	case r.Passed:
@@ -71,26 +72,29 @@ func count(r chaos.SuiteResult, v string) int {
 	return n
 }
 
-// tally is "2 of 3 scenarios passed", and how many were skipped if any.
+// tally is "2 of 3 scenarios run passed", and how many did not run if any.
 func tally(r chaos.SuiteResult) string {
-	s := fmt.Sprintf("%d of %d scenarios passed", count(r, verdictPass), len(r.Results))
-	if n := count(r, verdictSkipped); n > 0 {
-		s += fmt.Sprintf(", %d skipped", n)
+	notRun := count(r, verdictNotRun)
+	s := fmt.Sprintf("%d of %d scenarios run passed", count(r, verdictPass), len(r.Results)-notRun)
+	if notRun > 0 {
+		s += fmt.Sprintf(", %d not run", notRun)
 	}
 	return s + "."
 }
 
-// abortLine is "aborted: <reason>" or "skipped: <reason>", without
+// abortLine is "aborted: <reason>" or "not run: <reason>", without
 // repeating the word when the reason already starts with it; "" when r ran.
 func abortLine(r chaos.Result) string {
-	if r.Aborted == "" {
+	word, reason := "aborted", r.Aborted
+	switch {
+	case r.NotRun != "":
+		word, reason = "not run", r.NotRun
+	case r.Aborted == "":
 		return ""
+	case r.Passed:
+		word, reason = "not run", strings.TrimPrefix(reason, "skipped: ")
 	}
-	word := "aborted"
-	if r.Passed {
-		word = "skipped"
-	}
-	reason := strings.TrimSpace(r.Aborted)
+	reason = strings.TrimSpace(reason)
 	if len(reason) > len(word) && strings.EqualFold(reason[:len(word)+1], word+":") {
 		reason = strings.TrimSpace(reason[len(word)+1:])
 	}
@@ -265,10 +269,9 @@ func regionsOf(h chaos.History, m chaos.Measurements) []string {
 	return append(out, extra...)
 }
 
-// isLogin says whether a probe kind is a login (HTTP or browser).
-func isLogin(p chaos.ProbeKind) bool {
-	return p == chaos.ProbeHTTPLogin || p == chaos.ProbeBrowserLogin
-}
+// isLogin says whether a probe kind is a login (password, session or
+// browser).
+func isLogin(p chaos.ProbeKind) bool { return chaos.Event{Probe: p}.IsLogin() }
 
 // kv is one entry of a sorted map.
 type kv struct{ Key, Value string }

@@ -91,17 +91,17 @@ func TestMarkdown(t *testing.T) {
 		"- wall time: 6m50s ",
 		"\nreplay: idstack-chaos run --scenario kill-region --seed 42\n",
 		"\nreplay: idstack-chaos run --scenario partition-cockroach --seed 7\n",
-		"| kill-node | PASS | 98.21% | 168/3 | 8s (eu-west) | 0s | 150ms | 410ms |\n",
-		"| kill-region | FAIL | 69.39% | 196/60 | 1m28s (eu-west, exempt) | 26s (eu-west) | 162ms | 420ms |\n",
-		"| partition-cockroach | ABORTED | 50.00% | 14/7 | - | - | - | - |\n",
-		"| seal-vault | SKIPPED | - | 0/0 | - | - | - | - |\n",
-		"1 of 4 scenarios passed, 1 skipped.\n",
+		"| kill-node | PASS | 98.21% | 168/3 | 8s (eu-west) | 0s | 150ms | 410ms | - | - |\n",
+		"| kill-region | FAIL | 69.39% | 196/60 | 1m28s (eu-west, exempt) | 26s (eu-west) | 162ms | 420ms | - | - |\n",
+		"| partition-cockroach | ABORTED | 50.00% | 14/7 | - | - | - | - | - | - |\n",
+		"| seal-vault | NOT RUN | - | 0/0 | - | - | - | - | - | - |\n",
+		"1 of 3 scenarios run passed, 1 not run.\n",
 		"## kill-region: FAIL\n",
 		"- login-success: 69.39% < 80.00%\n",
 		"- recovery: " + fixtureDetail + "\n",
 		"- token-verify: 2 tokens rejected first: jti-us-east-253 kid k2\n", // on one line
 		"\naborted: steady state did not hold: us-east logins failing before any fault | bridge /health: 503\n",
-		"\nskipped: fault seal-vault is not available on target local\n",
+		"\nnot run: fault seal-vault is not available on target local\n",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
@@ -125,7 +125,7 @@ func TestMarkdownAllPassed(t *testing.T) {
 	r.Results = r.Results[:1]
 	r.Passed = true
 	md := markdown(t, r)
-	for _, want := range []string{"# idstack chaos: PASS\n", "1 of 1 scenarios passed.", "\nreplay: idstack-chaos run --scenario <name> --seed 42\n"} {
+	for _, want := range []string{"# idstack chaos: PASS\n", "1 of 1 scenarios run passed.", "\nreplay: idstack-chaos run --scenario <name> --seed 42\n"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -262,8 +262,8 @@ func TestHTMLTimeline(t *testing.T) {
 	if want := `<p class="aborted-reason">aborted: steady state did not hold`; !strings.Contains(secs[2], want) {
 		t.Errorf("aborted section lacks %q", want)
 	}
-	if want := `<p class="aborted-reason">skipped: fault seal-vault`; !strings.Contains(secs[3], want) {
-		t.Errorf("skipped section lacks %q", want)
+	if want := `<p class="aborted-reason">not run: fault seal-vault`; !strings.Contains(secs[3], want) {
+		t.Errorf("not-run section lacks %q", want)
 	}
 }
 

@@ -10,13 +10,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/calibrate"
 	"github.com/idstack/idstack/chaos/check"
+	"github.com/idstack/idstack/chaos/cpuuse"
 	"github.com/idstack/idstack/chaos/fault"
 	"github.com/idstack/idstack/chaos/probe"
 	"github.com/idstack/idstack/chaos/scenario"
@@ -46,16 +50,28 @@ type Target interface {
 	KeyLead() time.Duration
 }
 
+// Calibrated is a probe period left to the plan (package calibrate).
+const Calibrated time.Duration = -1
+
 // Options shape a run.
 type Options struct {
 	Seed int64
-	// Warmup is the traffic before the first fault; Settle the traffic
-	// after the last heal.
+	// Warmup is the traffic before the first fault (the window the steady
+	// state is judged on); Settle the traffic after the last heal.
 	Warmup, Settle time.Duration
-	LoginEvery     time.Duration // HTTP logins, per region (global included)
-	RegisterEvery  time.Duration
-	BrowserEvery   time.Duration // 0: no browser probe
-	KeyPollEvery   time.Duration
+	// Probe periods: Calibrated (the default) lets the plan choose, 0
+	// turns a probe off, anything else overrides the plan, within the
+	// headroom.
+	LoginEvery    time.Duration // password logins, per region (global included)
+	SessionEvery  time.Duration // session logins, per region
+	RegisterEvery time.Duration
+	BrowserEvery  time.Duration
+	KeyPollEvery  time.Duration
+	// Headroom is the share of the measured capacity the probes may use.
+	Headroom float64
+	// SteadyFactor bounds the warm-up's login p95 over the quiet
+	// baseline's.
+	SteadyFactor float64
 	// VerifierTTL is how long the token verifier caches the JWKS.
 	VerifierTTL time.Duration
 	// ResultsDir receives failed browser flows' artefacts.
@@ -66,11 +82,9 @@ type Options struct {
 // DefaultOptions are the rates and timings of the default suite.
 func DefaultOptions() Options {
 	return Options{
-		Warmup: 6 * time.Second, Settle: 12 * time.Second,
-		LoginEvery: time.Second, RegisterEvery: 2 * time.Second,
-		// A real Chromium sign-in (the e2e flows) every 5 s, beside the
-		// HTTP logins; --browser-every 0 turns it off.
-		BrowserEvery: 5 * time.Second,
+		Warmup: 8 * time.Second, Settle: 12 * time.Second,
+		LoginEvery: Calibrated, SessionEvery: Calibrated, RegisterEvery: Calibrated, BrowserEvery: Calibrated,
+		Headroom: calibrate.DefaultHeadroom, SteadyFactor: check.DefaultSteadyFactor,
 		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second,
 	}
 }
@@ -81,46 +95,102 @@ func (o Options) logf(format string, args ...any) {
 	}
 }
 
-// probeUsers is how many identities the login probes share.
-const probeUsers = 4
+// probeUsers is how many identities the login probes share;
+// sessionsPerRegion how many signed-in clients each region's session
+// probe has (its bound of session logins in flight).
+const (
+	probeUsers        = 4
+	sessionsPerRegion = 2
+)
 
 // Run runs scenarios in order against target and returns the suite's
-// result. It stops early, with ErrSteadyState, when the steady state fails
-// before a scenario's first fault.
+// result. It first measures what the stack sustains and plans the probe
+// load (an error when the plan would exceed the headroom). It stops early
+// with ErrSteadyState when the steady state fails before a scenario's
+// first fault, and with ErrHealFailed when a fault could not be healed;
+// the scenarios left are then not run.
 func Run(ctx context.Context, target Target, scenarios []scenario.Scenario, o Options) (chaos.SuiteResult, error) {
-	suite := chaos.SuiteResult{Seed: o.Seed, Target: target.Name(), Versions: target.Versions(), Start: time.Now(), Passed: true}
+	suite := chaos.SuiteResult{Seed: o.Seed, Target: target.Name(), Versions: target.Versions(), Start: time.Now()}
 	env := target.Env()
 	f, err := setup(ctx, target, o)
 	if err != nil {
 		return suite, err
 	}
 	defer f.close(env)
+	load, err := planLoad(ctx, f, scenarios, o)
+	suite.Load = &load
+	if err != nil {
+		suite.End = time.Now()
+		return suite, err
+	}
+	o.logf("%s", describeLoad(load))
+	var stop error
 	for i, sc := range scenarios {
-		if ctx.Err() != nil {
-			break
+		if stop == nil && ctx.Err() != nil {
+			stop = ctx.Err()
+		}
+		if stop != nil {
+			suite.Results = append(suite.Results, notRun(sc, o, "the suite stopped before it: "+stop.Error()))
+			continue
 		}
 		o.logf("[%d/%d] %s", i+1, len(scenarios), strings.TrimRight(sc.Plan(), "\n"))
-		res, err := runOne(ctx, target, f, sc, o)
+		res, err := runOne(ctx, target, f, sc, o, load)
 		suite.Results = append(suite.Results, res)
-		suite.Passed = suite.Passed && res.Passed
-		if res.Aborted != "" {
-			o.logf("  %s", res.Aborted)
-		} else {
-			m := res.Measurements
-			o.logf("  %s: %.1f%% of %d logins ok; unavailable %s; recovery %s", verdict(res.Passed), 100*m.SuccessRate, m.Attempts, worst(m.Unavailable), worst(m.Recovery))
-			for _, c := range res.Checks {
-				if !c.OK {
-					o.logf("    FAILED %s: %s", c.Name, c.Detail)
-				}
-			}
-		}
-		if err != nil {
-			suite.End = time.Now()
-			return suite, err
-		}
+		f.acked = append(f.acked, check.Acknowledged(res.History.Events)...)
+		logResult(o, res)
+		stop = err
 	}
 	suite.End = time.Now()
-	return suite, ctx.Err()
+	suite.Passed = suitePassed(suite.Results)
+	if stop == nil {
+		stop = ctx.Err()
+	}
+	return suite, stop
+}
+
+// suitePassed is the verdict over the scenarios that ran: every one of
+// them passed, and at least one ran. A scenario not run neither passes
+// nor fails the suite; the report lists it.
+func suitePassed(results []chaos.Result) bool {
+	ran := 0
+	for _, r := range results {
+		if r.NotRun != "" {
+			continue
+		}
+		ran++
+		if !r.Passed {
+			return false
+		}
+	}
+	return ran > 0
+}
+
+func notRun(sc scenario.Scenario, o Options, why string) chaos.Result {
+	return chaos.Result{History: chaos.History{Scenario: sc.Name, Seed: o.Seed}, SLO: sc.SLO, NotRun: why}
+}
+
+func logResult(o Options, res chaos.Result) {
+	switch {
+	case res.NotRun != "":
+		o.logf("  NOT RUN: %s", res.NotRun)
+	case res.Aborted != "":
+		o.logf("  %s", res.Aborted)
+	default:
+		m := res.Measurements
+		line := fmt.Sprintf("  %s: %.2f%% of %d logins ok; unavailable %s; recovery %s", verdict(res.Passed), 100*m.SuccessRate, m.Attempts, worst(m.Unavailable), worst(m.Recovery))
+		if res.Steady != nil {
+			line += fmt.Sprintf("; steady p50 %.2fx, p95 %.2fx quiet", res.Steady.P50Ratio, res.Steady.P95Ratio)
+		}
+		if res.CPU != nil {
+			line += fmt.Sprintf("; cpu %.0f%% machine, %.0f%% harness", 100*res.CPU.Machine, 100*res.CPU.Harness)
+		}
+		o.logf("%s", line)
+		for _, c := range res.Checks {
+			if !c.OK {
+				o.logf("    FAILED %s: %s", c.Name, c.Detail)
+			}
+		}
+	}
 }
 
 func verdict(ok bool) string {
@@ -145,22 +215,22 @@ func worst(m map[string]time.Duration) string {
 }
 
 // fixture is what every scenario of a run shares: probe users, the OAuth2
-// client and app, the browser.
+// client and app, the browser, the signed-in sessions.
 type fixture struct {
-	users   []probe.User
-	emails  []string
-	app     *e2e.App
-	browser *browser.Browser
-	client  probe.Client
-	bridges map[string]string
-
-	mu    sync.Mutex
-	acked []string // registrations acknowledged, over the whole run
+	users    []probe.User
+	emails   []string
+	app      *e2e.App
+	browser  *browser.Browser
+	client   probe.Client
+	bridges  map[string]string
+	sessions map[string][]*probe.Session
+	hc       *http.Client
+	acked    []string // registrations acknowledged, over the whole run
 }
 
 func setup(ctx context.Context, target Target, o Options) (*fixture, error) {
 	env := target.Env()
-	f := &fixture{bridges: map[string]string{}}
+	f := &fixture{bridges: map[string]string{}, sessions: map[string][]*probe.Session{}, hc: env.HTTP}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for i := range probeUsers {
@@ -188,7 +258,18 @@ func setup(ctx context.Context, target Target, o Options) (*fixture, error) {
 	if env.GlobalLogin != "" {
 		f.bridges[probe.Global] = env.GlobalLogin
 	}
-	if o.BrowserEvery > 0 {
+	for _, r := range slices.Sorted(maps.Keys(f.bridges)) {
+		for i := range sessionsPerRegion {
+			u := f.users[i%len(f.users)]
+			s, err := probe.NewSession(sctx, env.HTTP, f.client, r, u.Email, u.Password)
+			if err != nil {
+				f.close(env)
+				return nil, fmt.Errorf("sign the session probe in through %s: %w", r, err)
+			}
+			f.sessions[r] = append(f.sessions[r], s)
+		}
+	}
+	if o.BrowserEvery != 0 {
 		b, err := browser.Launch(context.WithoutCancel(ctx), browser.Options{HostRules: env.HostRules, ResultsDir: o.ResultsDir})
 		if err != nil {
 			f.close(env)
@@ -208,17 +289,108 @@ func (f *fixture) close(env e2e.Env) {
 	if f.app != nil {
 		f.app.Close(ctx)
 	}
-	f.mu.Lock()
-	emails := append(append([]string(nil), f.emails...), f.acked...)
-	f.mu.Unlock()
-	env.DeleteIdentities(ctx, emails)
+	env.DeleteIdentities(ctx, append(append([]string(nil), f.emails...), f.acked...))
 }
 
-func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario, o Options) (res chaos.Result, err error) {
+// allSessions lists every region's sessions.
+func (f *fixture) allSessions() []*probe.Session {
+	var out []*probe.Session
+	for _, r := range slices.Sorted(maps.Keys(f.sessions)) {
+		out = append(out, f.sessions[r]...)
+	}
+	return out
+}
+
+// planLoad measures the quiet baseline and the stack's capacity, then
+// plans the probe periods (calibrate.Plan) for the smallest window the
+// scenarios judge.
+func planLoad(ctx context.Context, f *fixture, scenarios []scenario.Scenario, o Options) (chaos.Load, error) {
+	o.logf("calibrating: quiet logins, then closed-loop bursts of password and session logins")
+	regions := slices.Sorted(maps.Keys(f.bridges))
+	full := func(ctx context.Context, w int) error {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		u := f.users[w%len(f.users)]
+		_, err := probe.Login(lctx, f.hc, f.client, regions[w%len(regions)], u.Email, u.Password)
+		return err
+	}
+	sessions := f.allSessions()
+	session := func(ctx context.Context, w int) error {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err := sessions[w%len(sessions)].Authorize(lctx)
+		return err
+	}
+	var c calibrate.Capacity
+	var err error
+	cpu := cpuuse.Start()
+	if c.QuietFull, err = calibrate.Quiet(ctx, 8, full); err != nil {
+		return chaos.Load{}, fmt.Errorf("%w: calibration: %w", ErrSteadyState, err)
+	}
+	if c.QuietSession, err = calibrate.Quiet(ctx, 12, session); err != nil {
+		return chaos.Load{}, fmt.Errorf("%w: calibration: %w", ErrSteadyState, err)
+	}
+	if c.FullPerSecond, err = calibrate.Throughput(ctx, calibrate.Burst{Workers: 4, Max: 24, For: 10 * time.Second}, full); err != nil {
+		return chaos.Load{}, fmt.Errorf("%w: calibration: password logins: %w", ErrSteadyState, err)
+	}
+	if c.SessionPerSecond, err = calibrate.Throughput(ctx, calibrate.Burst{Workers: len(sessions), Max: 150, For: 8 * time.Second}, session); err != nil {
+		return chaos.Load{}, fmt.Errorf("%w: calibration: session logins: %w", ErrSteadyState, err)
+	}
+	use := cpu.Stop()
+	c.CPU = &use
+	need := calibrate.Need{Regions: len(regions), Window: smallestWindow(scenarios), Browser: o.BrowserEvery != 0, Headroom: o.Headroom}
+	var overrides []calibrate.Override
+	for _, p := range []struct {
+		flag  string
+		every time.Duration
+	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}} {
+		if p.every != Calibrated {
+			overrides = append(overrides, calibrate.Override{Flag: p.flag, Every: p.every})
+		}
+	}
+	return calibrate.Plan(c, need, overrides)
+}
+
+// smallestWindow is the smallest unavailability window the scenarios'
+// SLOs judge.
+func smallestWindow(scenarios []scenario.Scenario) time.Duration {
+	var w time.Duration
+	for _, sc := range scenarios {
+		if d := sc.SLO.MaxUnavailable; d > 0 && (w == 0 || d < w) {
+			w = d
+		}
+	}
+	if w == 0 {
+		w = 5 * time.Second
+	}
+	return w
+}
+
+func describeLoad(l chaos.Load) string {
+	every := func(d time.Duration) string {
+		if d <= 0 {
+			return "off"
+		}
+		return "every " + d.String()
+	}
+	s := fmt.Sprintf("load: measured %.1f password logins/s and %.1f session logins/s (quiet p50 %s and %s)",
+		l.FullPerSecond, l.SessionPerSecond, l.QuietFull.P50.Round(time.Millisecond), l.QuietSession.P50.Round(time.Millisecond))
+	if l.CPU != nil {
+		s += fmt.Sprintf(", machine CPU %.0f%% while measuring", 100*l.CPU.Machine)
+	}
+	s += fmt.Sprintf("; probes at %.0f%% of that (headroom %.0f%%): password login %s and session login %s per region, registration %s, browser sign-in %s",
+		100*l.Utilisation, 100*l.Headroom, every(l.LoginEvery), every(l.SessionEvery), every(l.RegisterEvery), every(l.BrowserEvery))
+	if len(l.Overridden) > 0 {
+		s += " (set by " + strings.Join(l.Overridden, " ") + ")"
+	}
+	return s
+}
+
+func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario, o Options, load chaos.Load) (chaos.Result, error) {
 	fenv := target.Faults()
 	for _, t := range sc.Faults {
 		if err := t.Fault.Available(fenv); err != nil {
-			return chaos.Result{History: chaos.History{Scenario: sc.Name, Seed: o.Seed}, SLO: sc.SLO, Passed: true, Aborted: "skipped: " + err.Error()}, nil
+			return notRun(sc, o, err.Error()), nil
 		}
 	}
 	h := chaos.History{Scenario: sc.Name, Seed: o.Seed, Versions: target.Versions(), KeyLead: target.KeyLead()}
@@ -226,18 +398,13 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		// A key is seen up to one poll after it is published.
 		h.KeyLead = lead - o.KeyPollEvery
 	}
-	for r := range f.bridges {
-		h.Regions = append(h.Regions, r)
-	}
-	sort.Strings(h.Regions)
-	if problems := steadyState(ctx, target, f); len(problems) > 0 {
-		msg := "aborted: " + ErrSteadyState.Error() + ": " + strings.Join(problems, "; ")
-		return chaos.Result{History: h, SLO: sc.SLO, Aborted: msg}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, strings.Join(problems, "; "))
+	h.Regions = slices.Sorted(maps.Keys(f.bridges))
+	if problems := target.Health(ctx); len(problems) > 0 {
+		detail := strings.Join(problems, "; ")
+		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + detail}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, detail)
 	}
 	env := target.Env()
 	rec := probe.NewRecorder()
-	var revokedMu sync.Mutex
-	fenv.Revoked = func(kid string) { revokedMu.Lock(); h.Revoked = append(h.Revoked, kid); revokedMu.Unlock() }
 	fenv.Log = func(format string, args ...any) { o.logf("    "+format, args...) }
 	// Keys published before the run carry a zero time.
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -248,15 +415,15 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	}
 	jcancel()
 	tr := &probe.Traffic{
-		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users,
+		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users, Sessions: f.sessions,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
-		JWKSURL:  jwksURL(env), LoginEvery: o.LoginEvery, RegisterEvery: o.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
+		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
 		MaxOps: 10000, Seed: o.Seed, Tag: sc.Name, Rec: rec, Password: "chaos registration passphrase",
-		OnRegistered: func(email string) { f.mu.Lock(); f.acked = append(f.acked, email); f.mu.Unlock() },
 	}
-	if f.browser != nil {
-		tr.Browser, tr.App, tr.BrowserEvery = &flows.Runner{Browser: f.browser, Target: env.Target(f.app.URL)}, f.app, o.BrowserEvery
+	if f.browser != nil && load.BrowserEvery > 0 {
+		tr.Browser, tr.App, tr.BrowserEvery = &flows.Runner{Browser: f.browser, Target: env.Target(f.app.URL)}, f.app, load.BrowserEvery
 	}
+	cpu := cpuuse.Start()
 	h.Start = time.Now()
 	tctx, stopTraffic := context.WithCancel(ctx)
 	defer stopTraffic()
@@ -264,110 +431,90 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	trafficDone.Add(1)
 	go func() { defer trafficDone.Done(); tr.Run(tctx) }()
 	stopProgress := progress(o, rec, h.Start)
+	finish := func() {
+		stopTraffic()
+		trafficDone.Wait()
+		stopProgress()
+		h.End = time.Now()
+		h.Events, h.Keys, h.SkippedTicks = rec.Events(), rec.Keys(), rec.SkippedTicks()
+	}
 
-	windows, ferr := schedule(ctx, fenv, sc, o, &h)
-	h.Faults = windows
-	if !h.Healed.IsZero() {
+	steady := warmUp(ctx, rec, o, load)
+	if !steady.OK {
+		finish()
+		use := cpu.Stop()
+		msg := "steady state not met: " + steady.Detail
+		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + msg, Steady: &steady, CPU: &use}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, steady.Detail)
+	}
+	s := schedule(ctx, fenv, sc.Faults, o.logf)
+	h.Faults, h.FaultsStart, h.Healed = s.Windows, s.FaultsStart, s.Healed
+	h.Promotions, h.Revoked = s.Observed.Promotions, s.Observed.Revoked
+	if !h.Healed.IsZero() && s.HealErr == nil {
 		sleep(ctx, o.Settle)
 	}
-	stopTraffic()
-	trafficDone.Wait()
-	stopProgress()
-	h.End = time.Now()
+	finish()
+	use := cpu.Stop()
+	var healErr error
 	if err := target.HealAll(context.WithoutCancel(ctx)); err != nil {
-		ferr = errors.Join(ferr, fmt.Errorf("heal: %w", err))
+		healErr = fmt.Errorf("%w: heal all: %w", ErrHealFailed, err)
 	}
-	h.Events, h.Keys, h.SkippedTicks = rec.Events(), rec.Keys(), rec.SkippedTicks()
+	healErr = errors.Join(s.HealErr, healErr)
 	h.HealthAfter = waitHealthy(ctx, target, 60*time.Second)
-	h.Missing = missing(ctx, env, registered(h.Events))
-	res = check.Judge(h, sc.SLO)
-	if ferr != nil {
-		res.Checks = append(res.Checks, chaos.CheckResult{Name: "faults injected and healed", OK: false, Detail: ferr.Error()})
+	h.ReadBack = readBack(ctx, env.IdentityExists, check.Acknowledged(h.Events))
+	res := check.Judge(h, sc.SLO)
+	res.Steady, res.CPU = &steady, &use
+	if s.InjectErr != nil || healErr != nil {
+		res.Checks = append(res.Checks, chaos.CheckResult{Name: "faults injected and healed", OK: false, Detail: errors.Join(s.InjectErr, healErr).Error()})
 		res.Passed = false
+	}
+	if healErr != nil {
+		return res, fmt.Errorf("%s: %w", sc.Name, healErr)
 	}
 	return res, nil
 }
 
-// schedule injects and heals sc's faults on their timing, after the
-// warm-up, and records their windows. Every fault injected is healed, also
-// when ctx ends.
-func schedule(ctx context.Context, fenv fault.Env, sc scenario.Scenario, o Options, h *chaos.History) ([]chaos.FaultWindow, error) {
-	sleep(ctx, o.Warmup)
-	h.FaultsStart = time.Now()
-	var mu sync.Mutex
-	var windows []chaos.FaultWindow
-	var errs []error
-	var wg sync.WaitGroup
-	for _, t := range sc.Faults {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sleep(ctx, t.At)
-			if ctx.Err() != nil {
-				return // interrupted before its time: never injected
-			}
-			w := chaos.FaultWindow{Fault: t.Fault.Name(), Target: t.Fault.Target(), Start: time.Now()}
-			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			err := guard(func() error { return t.Fault.Inject(ictx, fenv) })
-			cancel()
-			if err != nil {
-				w.Err = "inject: " + err.Error()
-			} else {
-				o.logf("    +%s injected %s %s", time.Since(h.Start).Round(100*time.Millisecond), w.Fault, w.Target)
-				sleep(ctx, t.For)
-			}
-			// Heal also after a failed or panicking inject: part of it may
-			// have happened.
-			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-			if herr := guard(func() error { return t.Fault.Heal(hctx, fenv) }); herr != nil {
-				w.Err = strings.TrimPrefix(w.Err+"; heal: "+herr.Error(), "; ")
-			}
-			cancel()
-			w.End = time.Now()
-			o.logf("    +%s healed %s %s", time.Since(h.Start).Round(100*time.Millisecond), w.Fault, w.Target)
-			mu.Lock()
-			windows = append(windows, w)
-			if w.Err != "" {
-				errs = append(errs, fmt.Errorf("%s %s: %s", w.Fault, w.Target, w.Err))
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for _, w := range windows {
-		if w.End.After(h.Healed) {
-			h.Healed = w.End
+// warmUp lets the probes run for o.Warmup and judges that window's steady
+// state; a stack that is still settling gets up to maxWarmups windows
+// before it is refused.
+func warmUp(ctx context.Context, rec *probe.Recorder, o Options, load chaos.Load) chaos.SteadyState {
+	const maxWarmups = 3
+	var st chaos.SteadyState
+	for n := 1; n <= maxWarmups; n++ {
+		from := time.Now()
+		sleep(ctx, o.Warmup)
+		if ctx.Err() != nil {
+			return chaos.SteadyState{Detail: "interrupted", Windows: n}
 		}
+		var window []chaos.Event
+		for _, e := range rec.Events() {
+			if !e.Start.Before(from) && !e.End().After(time.Now()) {
+				window = append(window, e)
+			}
+		}
+		st = check.Steady(window, load.QuietFull, load.QuietSession, o.SteadyFactor)
+		st.Windows = n
+		if st.OK {
+			return st
+		}
+		o.logf("    steady state not met in warm-up window %d of %d: %s", n, maxWarmups, st.Detail)
 	}
-	sort.Slice(windows, func(i, j int) bool { return windows[i].Start.Before(windows[j].Start) })
-	return windows, errors.Join(errs...)
+	return st
 }
 
-// guard runs fn and turns a panic into an error, so that one fault's bug
-// cannot leave the others unhealed.
-func guard(fn func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-	}()
-	return fn()
-}
-
-// steadyState checks health and signs a probe user in through every
-// region once.
-func steadyState(ctx context.Context, target Target, f *fixture) []string {
-	problems := target.Health(ctx)
-	env := target.Env()
-	for r := range f.bridges {
-		lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		if _, err := probe.Login(lctx, env.HTTP, f.client, r, f.users[0].Email, f.users[0].Password); err != nil {
-			problems = append(problems, fmt.Sprintf("login through %s: %v", r, err))
-		}
+// readBack looks every acknowledged registration up in the identity store.
+func readBack(ctx context.Context, exists func(context.Context, string) (bool, error), emails []string) []chaos.RegistrationRead {
+	out := make([]chaos.RegistrationRead, 0, len(emails))
+	for _, e := range emails {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ok, err := exists(lctx, e)
 		cancel()
+		r := chaos.RegistrationRead{Email: e, Found: ok && err == nil}
+		if err != nil {
+			r.Err = err.Error()
+		}
+		out = append(out, r)
 	}
-	sort.Strings(problems)
-	return problems
+	return out
 }
 
 // waitHealthy waits up to limit for target to be healthy and returns what
@@ -381,34 +528,6 @@ func waitHealthy(ctx context.Context, target Target, limit time.Duration) []stri
 		}
 		sleep(ctx, time.Second)
 	}
-}
-
-func registered(events []chaos.Event) []string {
-	var out []string
-	for _, e := range events {
-		if e.Probe == chaos.ProbeRegister && e.OK {
-			out = append(out, e.Email)
-		}
-	}
-	return out
-}
-
-// missing lists the acknowledged registrations the identity store does not
-// have; an address it cannot look up counts as missing, with the reason.
-func missing(ctx context.Context, env e2e.Env, emails []string) []string {
-	var out []string
-	for _, e := range emails {
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ok, err := env.IdentityExists(lctx, e)
-		cancel()
-		switch {
-		case err != nil:
-			out = append(out, e+" (lookup failed: "+err.Error()+")")
-		case !ok:
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // progress prints a line every 5 s: elapsed time, logins so far, failures.
@@ -429,7 +548,7 @@ func progress(o Options, rec *probe.Recorder, start time.Time) func() {
 			case <-t.C:
 				var n, failed int
 				for _, e := range rec.Events() {
-					if e.Probe == chaos.ProbeHTTPLogin || e.Probe == chaos.ProbeBrowserLogin {
+					if e.IsLogin() {
 						n++
 						if !e.OK {
 							failed++

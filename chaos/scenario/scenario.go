@@ -189,7 +189,7 @@ func Catalogue(t infra.Topology, seed int64) []Scenario {
 			// the lead (6 s at test cadence), as a scheduled rotation
 			// guarantees in production, so verifiers have it cached when
 			// it takes over.
-			Faults: []Timed{{0, 4 * time.Second, rotate()}, {12 * time.Second, time.Second, fault.Revoke{}}},
+			Faults: []Timed{{0, 4 * time.Second, rotate()}, {12 * time.Second, time.Second, &fault.Revoke{}}},
 			SLO:    sloRotation,
 		},
 		{

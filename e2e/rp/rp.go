@@ -89,6 +89,9 @@ type Login struct {
 	AccessToken string
 	Expiry      time.Time
 	At          time.Time
+	// CodeAt is when the callback brought the code; ExchangeStart and
+	// ExchangeEnd bound its exchange (where the provider signed the token).
+	CodeAt, ExchangeStart, ExchangeEnd time.Time
 }
 
 // Validate names the first wrong field.
@@ -256,6 +259,7 @@ func (a *App) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
+	codeAt := a.cfg.Now()
 	q := r.URL.Query()
 	var st authState
 	if err := a.readCookie(r, cookieAuth, &st); err != nil {
@@ -283,7 +287,9 @@ func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
+	exchangeStart := a.cfg.Now()
 	tok, err := oc.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(st.Verifier))
+	exchangeEnd := a.cfg.Now()
 	if err != nil {
 		a.fail(w, http.StatusBadGateway, "token_exchange_failed", err.Error())
 		return
@@ -326,6 +332,7 @@ func (a *App) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.cfg.OnLogin(Login{
 			Probe: st.Probe, Region: st.Region, Subject: idt.Subject, Claims: claims, Userinfo: userinfo,
 			IDToken: raw, AccessToken: tok.AccessToken, Expiry: tok.Expiry, At: a.cfg.Now(),
+			CodeAt: codeAt, ExchangeStart: exchangeStart, ExchangeEnd: exchangeEnd,
 		})
 	}
 	http.Redirect(w, r, PathHome, http.StatusSeeOther)

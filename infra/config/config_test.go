@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -93,5 +94,29 @@ func TestDSNNeverUsesTheSuperuser(t *testing.T) {
 	top.Database = infra.DatabaseCockroach
 	if dsn := DSN(top, fixedSecrets, "hydra"); !strings.HasPrefix(dsn, "cockroach://hydra@") {
 		t.Errorf("cockroach DSN = %s", dsn)
+	}
+}
+
+func TestRegionEdgeRetriesWritesOnlyWhenNothingWasAnswered(t *testing.T) {
+	top := infra.Default()
+	cfg := string(RegionEdge(top, "eu", testBackends(top, "eu")).Data)
+	for _, want := range []string{
+		"use_backend kratos_public_write if { var(txn.host) -m str kratos.eu.idstack.test kratos.idstack.test } !METH_GET !METH_HEAD\n  use_backend kratos_public if",
+		"backend kratos_public_write\n  balance roundrobin\n  retry-on conn-failure empty-response\n",
+		"server idstack-eu-kratos-2 idstack-eu-kratos-2:" + fmt.Sprint(KratosPublicPort) + " track kratos_public/idstack-eu-kratos-2\n",
+	} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("region edge lacks %q:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "disable-l7-retry") {
+		t.Error("region edges route writes to their write twins instead of disabling retries")
+	}
+	twin := cfg[strings.Index(cfg, "backend kratos_public_write"):]
+	twin = twin[:strings.Index(twin[1:], "\nbackend")+1]
+	for _, never := range []string{"response-timeout", "50", "check\n"} {
+		if strings.Contains(twin, never) {
+			t.Errorf("write twin must not have %q:\n%s", never, twin)
+		}
 	}
 }

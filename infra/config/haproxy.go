@@ -35,10 +35,12 @@ type Backend struct {
 // haproxyGlobal and haproxyDefaults are shared by every edge. Region edges
 // retry a failed connection on another replica (option redispatch), and a
 // GET or HEAD that got no answer, a 502/503/504 or no response within
-// timeout server (a paused replica); a request with a body is retried only
-// when its connection failed, so it was never sent. The global edge retries
-// connection failures only: the region edge behind it already retried, and
-// its retries would multiply the load on a struggling region.
+// timeout server (a paused replica). Every other method goes to the pool's
+// write twin (see writeBackend), which retries on another replica only
+// when the connection failed or closed without a byte of response: the
+// two ways a replica that was SIGKILLed mid-request answers. The global
+// edge retries connection failures only: the region edge behind it already
+// retried, and its retries would multiply the load on a struggling region.
 const haproxyGlobal = `global
   maxconn 4096
   hard-stop-after 5s
@@ -120,22 +122,43 @@ func writeFrontend(b *strings.Builder, backends []Backend, admin, monitor bool) 
 			fmt.Fprintf(b, "  monitor fail if %s\n", strings.Join(conds, " || "))
 		}
 	}
-	b.WriteString("  http-request disable-l7-retry unless METH_GET || METH_HEAD\n")
 	b.WriteString("  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n")
 	for _, be := range backends {
 		if be.Admin != admin {
 			continue
 		}
-		fmt.Fprintf(b, "  use_backend %s if { var(txn.host) -m str %s }\n", be.Name, strings.Join(be.Hosts, " "))
+		hosts := strings.Join(be.Hosts, " ")
+		fmt.Fprintf(b, "  use_backend %s%s if { var(txn.host) -m str %s } !METH_GET !METH_HEAD\n", be.Name, writeSuffix, hosts)
+		fmt.Fprintf(b, "  use_backend %s if { var(txn.host) -m str %s }\n", be.Name, hosts)
 	}
 	b.WriteString("  default_backend no_route\n")
 }
 
+// writeSuffix names a pool's write twin.
+const writeSuffix = "_write"
+
+// writeBackend renders a pool and its write twin. The pool health-checks
+// its servers and serves GET and HEAD with every retry of the defaults.
+// The twin serves every other method on the same servers (tracking the
+// pool's checks, so no server is checked twice) and retries only
+// conn-failure and empty-response. Both are safe for a request with a
+// body: a connection that failed carried nothing, and a replica that
+// closed without answering is one that died (or was killed) mid-request.
+// A retried request may then find its work done by the dead replica (a
+// self-service flow already submitted, an authorization code already
+// exchanged): the retry fails as a duplicate does, and for a code Hydra
+// revokes what the first exchange issued, which no one ever received.
+// Nothing is retried after a timeout or a 5xx: the replica may still be
+// working on it.
 func writeBackend(b *strings.Builder, be Backend) {
 	fmt.Fprintf(b, "\nbackend %s\n  balance roundrobin\n", be.Name)
 	fmt.Fprintf(b, "  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n", be.HealthPath)
 	for _, s := range be.Servers {
 		fmt.Fprintf(b, "  server %s %s:%d check\n", s, s, be.Port)
+	}
+	fmt.Fprintf(b, "\nbackend %s%s\n  balance roundrobin\n  retry-on conn-failure empty-response\n", be.Name, writeSuffix)
+	for _, s := range be.Servers {
+		fmt.Fprintf(b, "  server %s %s:%d track %s/%s\n", s, s, be.Port, be.Name, s)
 	}
 }
 

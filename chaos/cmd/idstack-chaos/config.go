@@ -36,7 +36,13 @@ type config struct {
 	Root      string
 	StateDir  string
 	ReportDir string
-	Options   runner.Options
+	// Headroom is the percentage of the measured capacity the probes may
+	// use; Replicas, when set, runs every service with that many replicas
+	// per region (1 leaves a replica kill nothing to fail over to: the
+	// deliberately broken stack the gate must fail on).
+	Headroom int
+	Replicas int
+	Options  runner.Options
 }
 
 func defaultConfig() config {
@@ -44,7 +50,7 @@ func defaultConfig() config {
 	return config{
 		Target: targetLocal, Suite: scenario.SuiteDefault, Seed: int(time.Now().UnixNano() % 1e9),
 		Name: top.Name, BasePort: top.BasePort, Root: ".", ReportDir: "results/chaos",
-		Options: runner.DefaultOptions(),
+		Headroom: 35, Options: runner.DefaultOptions(),
 	}
 }
 
@@ -59,6 +65,7 @@ func (c *config) flags(name string) *svc.Flags {
 	fs.Int(&c.BasePort, "base-port", "first loopback port of the local stack")
 	fs.String(&c.Root, "root", "repository root (bin/ and .cache/ are there)")
 	fs.String(&c.StateDir, "state-dir", "directory of stack state (default ROOT/.run)")
+	fs.Int(&c.Replicas, "replicas", "replicas of every service per region (0: the default topology's; 1 breaks failover on purpose)")
 	if name == "run" {
 		fs.Bool(&c.DryRun, "dry-run", "print the plan and exit")
 		fs.Bool(&c.Strict, "strict", "fail on known upstream defects too (chaos.DefectHydraKidAtAuthorize)")
@@ -66,9 +73,17 @@ func (c *config) flags(name string) *svc.Flags {
 		fs.String(&c.ReportDir, "report-dir", "where report.json, report.html and report.md go")
 		fs.Duration(&c.Options.Warmup, "warmup", "traffic before a scenario's first fault")
 		fs.Duration(&c.Options.Settle, "settle", "traffic after a scenario's last heal")
-		fs.Duration(&c.Options.LoginEvery, "login-every", "HTTP login period per region (the global name counts as one)")
-		fs.Duration(&c.Options.RegisterEvery, "register-every", "registration period (0: none)")
-		fs.Duration(&c.Options.BrowserEvery, "browser-every", "Chromium login period (0: no browser probe)")
+		fs.Int(&c.Headroom, "headroom", "percentage of the measured capacity the probes may use")
+		calibrated := func(p *time.Duration, name, usage string) {
+			fs.Duration(p, name, usage+"; default: calibrated")
+			if *p == runner.Calibrated {
+				fs.Lookup(name).DefValue = "calibrated"
+			}
+		}
+		calibrated(&c.Options.LoginEvery, "login-every", "password login period per region (the global name counts as one; 0: none)")
+		calibrated(&c.Options.SessionEvery, "session-every", "session login period per region (0: none)")
+		calibrated(&c.Options.RegisterEvery, "register-every", "registration period (0: none)")
+		calibrated(&c.Options.BrowserEvery, "browser-every", "Chromium login period (0: no browser probe)")
 		fs.Duration(&c.Options.VerifierTTL, "verifier-ttl", "how long the token verifier caches the JWKS")
 	}
 	return fs
@@ -110,15 +125,26 @@ func (c *config) validate() error {
 		v    time.Duration
 		min  time.Duration
 	}{
-		{"warmup", o.Warmup, time.Second}, {"settle", o.Settle, time.Second},
-		{"login-every", o.LoginEvery, 50 * time.Millisecond}, {"verifier-ttl", o.VerifierTTL, 0},
+		{"warmup", o.Warmup, time.Second}, {"settle", o.Settle, time.Second}, {"verifier-ttl", o.VerifierTTL, 0},
 	} {
 		if d.v < d.min {
 			errs = append(errs, fmt.Errorf("%s: %s, want at least %s", d.name, d.v, d.min))
 		}
 	}
-	if o.RegisterEvery < 0 || o.BrowserEvery < 0 {
-		errs = append(errs, errors.New("register-every, browser-every: want 0 (off) or a positive period"))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}} {
+		if d.v != runner.Calibrated && (d.v < 0 || (d.v > 0 && d.v < 50*time.Millisecond)) {
+			errs = append(errs, fmt.Errorf("%s: %s, want 0 (off), at least 50ms, or no value (calibrated)", d.name, d.v))
+		}
+	}
+	if c.Headroom < 1 || c.Headroom > 100 {
+		errs = append(errs, fmt.Errorf("headroom: %d, want a percentage from 1 to 100", c.Headroom))
+	}
+	c.Options.Headroom = float64(c.Headroom) / 100
+	if c.Replicas < 0 {
+		errs = append(errs, fmt.Errorf("replicas: %d, want 0 (the default) or more", c.Replicas))
 	}
 	if c.ReportDir == "" {
 		errs = append(errs, errors.New("report-dir: empty"))
@@ -134,6 +160,11 @@ func (c *config) validate() error {
 func (c *config) topology() (infra.Topology, error) {
 	t := infra.Default()
 	t.Name, t.BasePort = c.Name, c.BasePort
+	if c.Replicas > 0 {
+		for svc := range t.Replicas {
+			t.Replicas[svc] = c.Replicas
+		}
+	}
 	if err := t.Validate(); err != nil {
 		return t, err
 	}

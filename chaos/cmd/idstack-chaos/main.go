@@ -5,9 +5,11 @@
 //	idstack-chaos run [flags]         run a suite or named scenarios, write the report
 //	idstack-chaos render REPORT.json  render a kept report again (HTML, Markdown)
 //
-// Exit codes: 0 every scenario passed; 1 an SLO or invariant failed (the
-// gate is closed); 2 the run could not be made (bad flags, no stack, the
-// steady state failed before any fault).
+// Exit codes: 0 every scenario that ran passed; 1 an SLO or invariant
+// failed, or a fault could not be healed (the gate is closed); 2 the run
+// could not be made (bad flags, no stack, probe load beyond the headroom,
+// the steady state not met before a fault, a scenario named on the
+// command line that cannot run on the target).
 package main
 
 import (
@@ -59,14 +61,21 @@ func Run(ctx context.Context, args []string) int {
 	default:
 		err = fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
+	code := exitCode(err)
+	if code != exitPass {
+		fmt.Fprintln(os.Stderr, "idstack-chaos:", err)
+	}
+	return code
+}
+
+// exitCode maps a command's error to the process exit code.
+func exitCode(err error) int {
 	switch {
 	case err == nil, errors.Is(err, svc.ErrHelp):
 		return exitPass
 	case errors.Is(err, errGateClosed):
-		fmt.Fprintln(os.Stderr, "idstack-chaos:", err)
 		return exitFailed
 	default:
-		fmt.Fprintln(os.Stderr, "idstack-chaos:", err)
 		return exitError
 	}
 }

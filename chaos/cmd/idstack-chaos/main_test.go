@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/idstack/idstack/chaos"
 	"github.com/idstack/idstack/chaos/report"
+	"github.com/idstack/idstack/chaos/runner"
 )
 
 func TestValidateNamesTheField(t *testing.T) {
@@ -22,6 +24,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"suite", func(c *config) { c.Suite = "long" }, "suite:"},
 		{"warmup", func(c *config) { c.Options.Warmup = 0 }, "warmup:"},
 		{"login period", func(c *config) { c.Options.LoginEvery = time.Millisecond }, "login-every:"},
+		{"session period", func(c *config) { c.Options.SessionEvery = -2 * time.Second }, "session-every:"},
+		{"headroom", func(c *config) { c.Headroom = 0 }, "headroom:"},
+		{"replicas", func(c *config) { c.Replicas = -1 }, "replicas:"},
 		{"report dir", func(c *config) { c.ReportDir = "" }, "report-dir:"},
 		{"replay file", func(c *config) { c.Replay = "/nonexistent/report.json" }, "replay:"},
 	}
@@ -81,6 +86,36 @@ func TestExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		if got := Run(ctx, tt.args); got != tt.want {
 			t.Errorf("Run(%q) = %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}
+
+// The verdict's exit codes: a failed scenario closes the gate (1); a heal
+// that failed too; a steady state not met is an error (2), and so is a
+// scenario named on the command line that could not run; a scenario of a
+// suite that cannot run on the target leaves the verdict to the others.
+func TestVerdictExitCodes(t *testing.T) {
+	pass := chaos.Result{History: chaos.History{Scenario: "a"}, Passed: true}
+	fail := chaos.Result{History: chaos.History{Scenario: "b"}}
+	notRun := chaos.Result{History: chaos.History{Scenario: "kill-cockroach-node"}, NotRun: "needs a CockroachDB cluster; this stack runs postgres"}
+	tests := []struct {
+		name  string
+		res   chaos.SuiteResult
+		err   error
+		named bool
+		want  int
+	}{
+		{"every scenario passed", chaos.SuiteResult{Results: []chaos.Result{pass}, Passed: true}, nil, false, exitPass},
+		{"one failed", chaos.SuiteResult{Results: []chaos.Result{pass, fail}}, nil, false, exitFailed},
+		{"a heal failed", chaos.SuiteResult{Results: []chaos.Result{fail}}, fmt.Errorf("x: %w", runner.ErrHealFailed), false, exitFailed},
+		{"steady state not met", chaos.SuiteResult{Results: []chaos.Result{pass}}, fmt.Errorf("x: %w", runner.ErrSteadyState), false, exitError},
+		{"a suite's scenario not run", chaos.SuiteResult{Results: []chaos.Result{pass, notRun}, Passed: true}, nil, false, exitPass},
+		{"a named scenario not run", chaos.SuiteResult{Results: []chaos.Result{notRun}}, nil, true, exitError},
+		{"a named scenario not run beside one that passed", chaos.SuiteResult{Results: []chaos.Result{pass, notRun}, Passed: true}, nil, true, exitError},
+	}
+	for _, tt := range tests {
+		if got := exitCode(verdictError(tt.res, tt.err, tt.named)); got != tt.want {
+			t.Errorf("%s: exit %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

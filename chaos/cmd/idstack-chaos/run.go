@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/idstack/idstack/chaos"
@@ -107,11 +108,32 @@ func runRun(ctx context.Context, args []string) (err error) {
 			return errors.Join(runErr, werr)
 		}
 	}
+	return verdictError(res, runErr, c.Scenarios != "")
+}
+
+// verdictError is the run's outcome as the error the exit code follows:
+// a fault that could not be healed or a failed scenario closes the gate
+// (exit 1); a run that could not be made (the steady state not met, the
+// load beyond the headroom), or a scenario named on the command line that
+// could not run, is an error (exit 2); else nil.
+func verdictError(res chaos.SuiteResult, runErr error, named bool) error {
+	var notRun []string
+	for _, r := range res.Results {
+		if r.NotRun != "" {
+			notRun = append(notRun, r.History.Scenario+": "+r.NotRun)
+		}
+	}
 	switch {
+	case errors.Is(runErr, runner.ErrHealFailed):
+		return fmt.Errorf("%w: %w", errGateClosed, runErr)
 	case runErr != nil:
 		return runErr
+	case !res.Passed && len(notRun) == len(res.Results):
+		return fmt.Errorf("no scenario ran: %s", strings.Join(notRun, "; "))
 	case !res.Passed:
 		return errGateClosed
+	case named && len(notRun) > 0:
+		return fmt.Errorf("a scenario named with --scenario did not run: %s", strings.Join(notRun, "; "))
 	}
 	return nil
 }

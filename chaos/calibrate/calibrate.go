@@ -1,0 +1,232 @@
+// Package calibrate sizes the chaos probes from what the stack measurably
+// sustains on this machine. It measures a quiet baseline (sequential
+// logins), then the capacity of password logins and of session logins in
+// short closed-loop bursts bounded in count and time, and plans probe
+// periods that use at most a declared share of that capacity (the
+// headroom), so that the stack under test is never the overloaded one.
+package calibrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+// DefaultHeadroom is the share of the measured capacity the probes may use
+// by default. At 35 % an open queue waits about half a service time
+// (ρ/(1-ρ) ≈ 0.54): latency stays close to the quiet baseline, and a fault
+// that halves the capacity still leaves the stack below saturation.
+const DefaultHeadroom = 0.35
+
+// BrowserCost is what a Chromium sign-in costs in password logins: its
+// password hash plus the browser's own rendering, which runs on the same
+// two cores (declared, not measured: a browser sign-in takes about as much
+// CPU in Chromium as in the stack).
+const BrowserCost = 2.0
+
+// Shares of the password-login budget, after the session logins.
+const (
+	shareLogin    = 0.4
+	shareRegister = 0.3
+	shareBrowser  = 0.3
+)
+
+// Capacity is what the stack sustained in the bursts, per second, and the
+// quiet baseline's latency.
+type Capacity struct {
+	FullPerSecond, SessionPerSecond float64
+	QuietFull, QuietSession         chaos.Percentiles
+	CPU                             *chaos.CPUUse
+}
+
+// Rates are probe periods; 0 turns a probe off. Logins are per region.
+type Rates struct {
+	LoginEvery, SessionEvery, RegisterEvery, BrowserEvery time.Duration
+}
+
+// Override is a period set by a flag instead of the plan.
+type Override struct {
+	Flag  string
+	Every time.Duration
+}
+
+// Need is what the plan must resolve: Regions probed (the global name
+// counts as one) and the smallest window an SLO judges, which needs a
+// sample in every region at least every Window/2.
+type Need struct {
+	Regions  int
+	Window   time.Duration
+	Browser  bool // a browser probe is wanted
+	Headroom float64
+}
+
+// ErrOverloaded is a plan or an override that would use more of the
+// measured capacity than the headroom allows.
+var ErrOverloaded = errors.New("probe load beyond the headroom")
+
+// Plan chooses the probe periods for need within c, then applies the
+// overrides (by flag: login-every, session-every, register-every,
+// browser-every). It refuses a plan whose load exceeds the headroom,
+// naming the flags and the measured capacity.
+func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
+	load := chaos.Load{Headroom: need.Headroom, FullPerSecond: c.FullPerSecond, SessionPerSecond: c.SessionPerSecond,
+		QuietFull: c.QuietFull, QuietSession: c.QuietSession, CPU: c.CPU}
+	switch {
+	case need.Headroom <= 0 || need.Headroom > 1:
+		return load, fmt.Errorf("headroom %.2f: want a share in (0, 1]", need.Headroom)
+	case need.Regions < 1:
+		return load, errors.New("no region to probe")
+	case c.FullPerSecond <= 0 || c.SessionPerSecond <= 0 || math.IsInf(c.FullPerSecond, 0) || math.IsInf(c.SessionPerSecond, 0):
+		return load, fmt.Errorf("capacity %.2f password and %.2f session logins/s: nothing measured", c.FullPerSecond, c.SessionPerSecond)
+	case need.Window <= 0:
+		return load, errors.New("no SLO window to resolve")
+	}
+	n := float64(need.Regions)
+	r := Rates{SessionEvery: roundUp(need.Window / 2)}
+	session := utilisation(c, need.Regions, Rates{SessionEvery: r.SessionEvery})
+	if session > need.Headroom/2 {
+		return load, fmt.Errorf("%w: session logins every %s in %d regions (to resolve %s windows) need %.0f%% of the measured capacity (%.1f session logins/s), more than half the %.0f%% headroom",
+			ErrOverloaded, r.SessionEvery, need.Regions, need.Window, 100*session, c.SessionPerSecond, 100*need.Headroom)
+	}
+	budget := (need.Headroom - session) * c.FullPerSecond // password logins per second
+	r.LoginEvery = roundUp(seconds(n / (shareLogin * budget)))
+	r.RegisterEvery = roundUp(seconds(1 / (shareRegister * budget)))
+	if need.Browser {
+		r.BrowserEvery = roundUp(seconds(BrowserCost / (shareBrowser * budget)))
+	}
+	for _, o := range overrides {
+		switch o.Flag {
+		case "login-every":
+			r.LoginEvery = o.Every
+		case "session-every":
+			r.SessionEvery = o.Every
+		case "register-every":
+			r.RegisterEvery = o.Every
+		case "browser-every":
+			r.BrowserEvery = o.Every
+		default:
+			return load, fmt.Errorf("override of unknown flag %q", o.Flag)
+		}
+		load.Overridden = append(load.Overridden, fmt.Sprintf("--%s %s", o.Flag, o.Every))
+	}
+	load.LoginEvery, load.SessionEvery, load.RegisterEvery, load.BrowserEvery = r.LoginEvery, r.SessionEvery, r.RegisterEvery, r.BrowserEvery
+	load.Utilisation = utilisation(c, need.Regions, r)
+	if load.Utilisation > need.Headroom+1e-9 {
+		return load, fmt.Errorf("%w: %s use %.0f%% of the measured capacity (%.1f password logins/s, %.1f session logins/s), above the %.0f%% headroom",
+			ErrOverloaded, strings.Join(load.Overridden, " "), 100*load.Utilisation, c.FullPerSecond, c.SessionPerSecond, 100*need.Headroom)
+	}
+	return load, nil
+}
+
+// utilisation is the share of capacity rates r use in regions regions.
+func utilisation(c Capacity, regions int, r Rates) float64 {
+	per := func(every time.Duration, n float64) float64 {
+		if every <= 0 {
+			return 0
+		}
+		return n / every.Seconds()
+	}
+	n := float64(regions)
+	full := per(r.LoginEvery, n) + per(r.RegisterEvery, 1) + BrowserCost*per(r.BrowserEvery, 1)
+	return full/c.FullPerSecond + per(r.SessionEvery, n)/c.SessionPerSecond
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// roundUp rounds d up to a tenth of a second (a longer period is a lighter
+// load).
+func roundUp(d time.Duration) time.Duration {
+	const q = 100 * time.Millisecond
+	return (d + q - 1) / q * q
+}
+
+// Op is one probe operation for a burst; worker says which of the burst's
+// workers runs it (each has its own session).
+type Op func(ctx context.Context, worker int) error
+
+// Burst bounds a closed-loop burst.
+type Burst struct {
+	Workers int
+	Max     int           // operations in all
+	For     time.Duration // and no longer than this
+}
+
+// Throughput runs op in a closed loop on b.Workers workers until b.Max
+// operations have finished or b.For has passed, and returns completed
+// operations per second. Any failure fails the burst: a stack that fails
+// quiet logins is not in a steady state to measure.
+func Throughput(ctx context.Context, b Burst, op Op) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.For+30*time.Second)
+	defer cancel()
+	deadline := time.Now().Add(b.For)
+	var mu sync.Mutex
+	started, done := 0, 0
+	var errs []error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range b.Workers {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				if started >= b.Max || time.Now().After(deadline) || len(errs) > 0 {
+					mu.Unlock()
+					return
+				}
+				started++
+				mu.Unlock()
+				err := op(ctx, w)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					done++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(errs) > 0 {
+		return 0, fmt.Errorf("burst: %d of %d failed: %w", len(errs), started, errs[0])
+	}
+	return float64(done) / elapsed.Seconds(), nil
+}
+
+// Quiet runs op n times one after another and returns the latencies'
+// percentiles; any failure fails it.
+func Quiet(ctx context.Context, n int, op Op) (chaos.Percentiles, error) {
+	var d []time.Duration
+	for i := range n {
+		start := time.Now()
+		if err := op(ctx, 0); err != nil {
+			return chaos.Percentiles{}, fmt.Errorf("quiet login %d of %d: %w", i+1, n, err)
+		}
+		d = append(d, time.Since(start))
+	}
+	return Percentiles(d), nil
+}
+
+// Percentiles of d (nearest rank); zero when d is empty.
+func Percentiles(d []time.Duration) chaos.Percentiles {
+	if len(d) == 0 {
+		return chaos.Percentiles{}
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	at := func(p int) time.Duration {
+		i := (len(d)*p + 99) / 100
+		if i > 0 {
+			i--
+		}
+		return d[i]
+	}
+	return chaos.Percentiles{N: len(d), P50: at(50), P95: at(95), P99: at(99)}
+}

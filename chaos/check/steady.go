@@ -1,0 +1,89 @@
+package check
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idstack/idstack/chaos"
+)
+
+// DefaultSteadyFactor bounds the warm-up's login p95 over the quiet
+// baseline's. Below the headroom's load a login waits for the cores about
+// half a service time more than on a quiet stack; twice the quiet p95
+// means requests queue, and a fault's effect could no longer be told from
+// the load's.
+const DefaultSteadyFactor = 2.0
+
+// Steady judges a warm-up window: every operation succeeded, and the p95
+// of password and of session logins is within factor of the quiet
+// baseline's. The ratios reported are those of password logins (what a
+// person signing in waits for).
+func Steady(events []chaos.Event, quietFull, quietSession chaos.Percentiles, factor float64) chaos.SteadyState {
+	var problems []string
+	var full, session []time.Duration
+	failed := map[chaos.ProbeKind]int{}
+	total := map[chaos.ProbeKind]int{}
+	var firstErr string
+	for _, e := range events {
+		if e.Probe == chaos.ProbeVerify {
+			continue
+		}
+		total[e.Probe]++
+		if !e.OK {
+			failed[e.Probe]++
+			if firstErr == "" {
+				firstErr = fmt.Sprintf("%s in %s: %s", e.Probe, e.Region, e.Err)
+			}
+			continue
+		}
+		switch e.Probe {
+		case chaos.ProbeHTTPLogin:
+			full = append(full, e.Latency)
+		case chaos.ProbeSessionLogin:
+			session = append(session, e.Latency)
+		}
+	}
+	for _, k := range slices.Sorted(func(yield func(chaos.ProbeKind) bool) {
+		for k := range failed {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		problems = append(problems, fmt.Sprintf("%d of %d %s failed", failed[k], total[k], k))
+	}
+	if firstErr != "" {
+		problems = append(problems, "first: "+firstErr)
+	}
+	st := chaos.SteadyState{}
+	judge := func(kind string, d []time.Duration, quiet chaos.Percentiles) (p50, p95 float64) {
+		if len(d) == 0 {
+			return 0, 0 // none due in the window (or all failed, said above)
+		}
+		if quiet.P95 <= 0 || quiet.P50 <= 0 {
+			problems = append(problems, "no quiet baseline for "+kind)
+			return 0, 0
+		}
+		q := percentiles(d)
+		p50, p95 = float64(q.P50)/float64(quiet.P50), float64(q.P95)/float64(quiet.P95)
+		if p95 > factor {
+			problems = append(problems, fmt.Sprintf("%s p95 %s is %.1fx the quiet %s (at most %.1fx): %s slow",
+				kind, q.P95.Round(time.Millisecond), p95, quiet.P95.Round(time.Millisecond), factor, kind))
+		}
+		return p50, p95
+	}
+	if len(full)+len(session) == 0 && len(problems) == 0 {
+		problems = append(problems, "no login finished in the window")
+	}
+	st.P50Ratio, st.P95Ratio = judge("password logins", full, quietFull)
+	judge("session logins", session, quietSession)
+	st.OK = len(problems) == 0
+	if st.OK {
+		st.Detail = fmt.Sprintf("%d password and %d session logins ok; password p50 %.2fx, p95 %.2fx quiet", len(full), len(session), st.P50Ratio, st.P95Ratio)
+	} else {
+		st.Detail = strings.Join(problems, "; ")
+	}
+	return st
+}
