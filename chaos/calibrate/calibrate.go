@@ -31,6 +31,10 @@ const DefaultHeadroom = 0.35
 // CPU in Chromium as in the stack).
 const BrowserCost = 2.0
 
+// sessionShare is the most of the headroom session logins may take; the
+// rest is for password logins, registrations and the browser.
+const sessionShare = 0.75
+
 // Shares of the password-login budget, after the session logins.
 const (
 	shareLogin    = 0.4
@@ -58,8 +62,10 @@ type Override struct {
 }
 
 // Need is what the plan must resolve: Regions probed (the global name
-// counts as one) and the smallest window an SLO judges, which needs a
-// sample in every region at least every Window/2.
+// counts as one) and the smallest window an SLO judges. A window of W
+// needs a sample in every region at least every W/2; the plan samples
+// every W/3, so that one failed login between two successes spans about
+// 2W/3 and is told apart from an outage of W.
 type Need struct {
 	Regions  int
 	Window   time.Duration
@@ -89,11 +95,15 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 		return load, errors.New("no SLO window to resolve")
 	}
 	n := float64(need.Regions)
-	r := Rates{SessionEvery: roundUp(need.Window / 2)}
+	// Sessions sample every W/3 when that fits in sessionShare of the
+	// headroom, else as often as fits, down to W/2: a plan that cannot
+	// sample every W/2 cannot resolve the window and is refused.
+	r := Rates{SessionEvery: max(roundUp(need.Window/3), roundUp(seconds(n/(sessionShare*need.Headroom*c.SessionPerSecond))))}
 	session := utilisation(c, need.Regions, Rates{SessionEvery: r.SessionEvery})
-	if session > need.Headroom/2 {
-		return load, fmt.Errorf("%w: session logins every %s in %d regions (to resolve %s windows) need %.0f%% of the measured capacity (%.1f session logins/s), more than half the %.0f%% headroom",
-			ErrOverloaded, r.SessionEvery, need.Regions, need.Window, 100*session, c.SessionPerSecond, 100*need.Headroom)
+	if half := need.Window / 2; r.SessionEvery > half {
+		u := utilisation(c, need.Regions, Rates{SessionEvery: half})
+		return load, fmt.Errorf("%w: session logins every %s in %d regions (to resolve %s windows) need %.0f%% of the measured capacity (%.1f session logins/s), more than %.0f%% of the %.0f%% headroom",
+			ErrOverloaded, half, need.Regions, need.Window, 100*u, c.SessionPerSecond, 100*sessionShare, 100*need.Headroom)
 	}
 	budget := (need.Headroom - session) * c.FullPerSecond // password logins per second
 	r.LoginEvery = roundUp(seconds(n / (shareLogin * budget)))

@@ -16,10 +16,12 @@ import (
 // the load's.
 const DefaultSteadyFactor = 2.0
 
-// Steady judges a warm-up window: every operation succeeded, and the p95
-// of password and of session logins is within factor of the quiet
-// baseline's. The ratios reported are those of password logins (what a
-// person signing in waits for).
+// Steady judges a warm-up window: every operation succeeded, the p95 of
+// password logins (what a person signing in waits for) is within factor
+// of the quiet baseline's, and so is the median of session logins. A
+// session login is short (tens of milliseconds) beside the password
+// hashes running on the same cores, so its tail measures the hashes it
+// waited behind, not a queue; its median does show one.
 func Steady(events []chaos.Event, quietFull, quietSession chaos.Percentiles, factor float64) chaos.SteadyState {
 	var problems []string
 	var full, session []time.Duration
@@ -58,7 +60,7 @@ func Steady(events []chaos.Event, quietFull, quietSession chaos.Percentiles, fac
 		problems = append(problems, "first: "+firstErr)
 	}
 	st := chaos.SteadyState{}
-	judge := func(kind string, d []time.Duration, quiet chaos.Percentiles) (p50, p95 float64) {
+	judge := func(kind string, d []time.Duration, quiet chaos.Percentiles, tail bool) (p50, p95 float64) {
 		if len(d) == 0 {
 			return 0, 0 // none due in the window (or all failed, said above)
 		}
@@ -68,17 +70,21 @@ func Steady(events []chaos.Event, quietFull, quietSession chaos.Percentiles, fac
 		}
 		q := percentiles(d)
 		p50, p95 = float64(q.P50)/float64(quiet.P50), float64(q.P95)/float64(quiet.P95)
-		if p95 > factor {
+		switch {
+		case tail && p95 > factor:
 			problems = append(problems, fmt.Sprintf("%s p95 %s is %.1fx the quiet %s (at most %.1fx): %s slow",
 				kind, q.P95.Round(time.Millisecond), p95, quiet.P95.Round(time.Millisecond), factor, kind))
+		case !tail && p50 > factor:
+			problems = append(problems, fmt.Sprintf("%s p50 %s is %.1fx the quiet %s (at most %.1fx): %s slow",
+				kind, q.P50.Round(time.Millisecond), p50, quiet.P50.Round(time.Millisecond), factor, kind))
 		}
 		return p50, p95
 	}
 	if len(full)+len(session) == 0 && len(problems) == 0 {
 		problems = append(problems, "no login finished in the window")
 	}
-	st.P50Ratio, st.P95Ratio = judge("password logins", full, quietFull)
-	judge("session logins", session, quietSession)
+	st.P50Ratio, st.P95Ratio = judge("password logins", full, quietFull, true)
+	judge("session logins", session, quietSession, false)
 	st.OK = len(problems) == 0
 	if st.OK {
 		st.Detail = fmt.Sprintf("%d password and %d session logins ok; password p50 %.2fx, p95 %.2fx quiet", len(full), len(session), st.P50Ratio, st.P95Ratio)

@@ -146,11 +146,18 @@ type Traffic struct {
 // loop at its bound starts nothing and counts as skipped.
 func (t *Traffic) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	loop := func(name string, every time.Duration, inFlight int, next func(i int) func(ctx context.Context)) {
+	// Each loop starts at its own phase of its period, so that the
+	// password hashes of the regions' logins, the registrations and the
+	// browser's sign-ins do not all land on the cores at the same instant
+	// (a pile-up the steady state would rightly refuse as overload).
+	loop := func(name string, every time.Duration, phase float64, inFlight int, next func(i int) func(ctx context.Context)) {
 		if every <= 0 {
 			return
 		}
-		wg.Go(func() { openLoop(ctx, every, inFlight, t.MaxOps, next, func() { t.Rec.Skipped(name) }) })
+		wg.Go(func() {
+			sleep(ctx, time.Duration(phase*float64(every)))
+			openLoop(ctx, every, inFlight, t.MaxOps, next, func() { t.Rec.Skipped(name) })
+		})
 	}
 	regions := make([]string, 0, len(t.Bridges))
 	for r := range t.Bridges {
@@ -159,12 +166,12 @@ func (t *Traffic) Run(ctx context.Context) {
 	sort.Strings(regions)
 	for n, region := range regions {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), uint64(n)))
-		loop("login-"+region, t.LoginEvery, loginsInFlight, func(int) func(context.Context) {
+		loop("login-"+region, t.LoginEvery, float64(n)/float64(len(regions)), loginsInFlight, func(int) func(context.Context) {
 			u := t.Users[rng.IntN(len(t.Users))]
 			return func(ctx context.Context) { t.httpLogin(ctx, region, u) }
 		})
 	}
-	for _, region := range regions {
+	for n, region := range regions {
 		pool := make(chan *Session, len(t.Sessions[region]))
 		for _, s := range t.Sessions[region] {
 			pool <- s
@@ -172,7 +179,7 @@ func (t *Traffic) Run(ctx context.Context) {
 		if len(pool) == 0 {
 			continue
 		}
-		loop("session-"+region, t.SessionEvery, len(pool), func(int) func(context.Context) {
+		loop("session-"+region, t.SessionEvery, (float64(n)+0.5)/float64(len(regions)), len(pool), func(int) func(context.Context) {
 			return func(ctx context.Context) {
 				s := <-pool // the loop's bound is the pool's size: one is free
 				defer func() { pool <- s }()
@@ -180,7 +187,7 @@ func (t *Traffic) Run(ctx context.Context) {
 			}
 		})
 	}
-	loop("register", t.RegisterEvery, 2, func(i int) func(context.Context) {
+	loop("register", t.RegisterEvery, 0.37, 2, func(i int) func(context.Context) {
 		return func(ctx context.Context) { t.register(ctx, regions[i%len(regions)], i) }
 	})
 	if t.Browser != nil && t.App != nil {
@@ -191,12 +198,12 @@ func (t *Traffic) Run(ctx context.Context) {
 				real = append(real, r)
 			}
 		}
-		loop("browser", t.BrowserEvery, 1, func(i int) func(context.Context) {
+		loop("browser", t.BrowserEvery, 0.71, 1, func(i int) func(context.Context) {
 			region, u := real[i%len(real)], t.Users[rng.IntN(len(t.Users))]
 			return func(ctx context.Context) { t.browserLogin(ctx, region, u) }
 		})
 	}
-	loop("keys", t.KeyPollEvery, 1, func(int) func(context.Context) {
+	loop("keys", t.KeyPollEvery, 0, 1, func(int) func(context.Context) {
 		return func(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
@@ -340,5 +347,17 @@ func (t *Traffic) browserLogin(ctx context.Context, region string, u User) {
 	t.Rec.Add(ev)
 	if ok {
 		t.verify(octx, region, tok)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }

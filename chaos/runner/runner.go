@@ -338,6 +338,9 @@ func planLoad(ctx context.Context, f *fixture, scenarios []scenario.Scenario, o 
 	}
 	use := cpu.Stop()
 	c.CPU = &use
+	o.logf("calibration: quiet password logins p50 %s p95 %s, session logins p50 %s p95 %s; bursts %.1f password and %.1f session logins/s",
+		c.QuietFull.P50.Round(time.Millisecond), c.QuietFull.P95.Round(time.Millisecond), c.QuietSession.P50.Round(time.Millisecond), c.QuietSession.P95.Round(time.Millisecond),
+		c.FullPerSecond, c.SessionPerSecond)
 	need := calibrate.Need{Regions: len(regions), Window: smallestWindow(scenarios), Browser: o.BrowserEvery != 0, Headroom: o.Headroom}
 	var overrides []calibrate.Override
 	for _, p := range []struct {

@@ -63,22 +63,41 @@ func (s Scenario) Plan() string {
 	return b.String()
 }
 
-// The SLOs. A replica failure must barely show: the edge retries and
-// health-checks take a replica out within seconds. A whole service or
-// region down costs the global edge's failover time.
+// The SLOs, each written from what a person signing in needs, not from a
+// measured run.
 var (
-	sloReplica  = chaos.SLO{MinSuccess: 0.95, MaxUnavailable: 5 * time.Second, MaxRecovery: 5 * time.Second}
+	// sloReplica: a replica dying while its peer lives is invisible to
+	// users. The edge retries a request the dead replica never answered on
+	// its peer (conn-failure, empty-response) and takes it out of the pool
+	// within a second, so at most one login in 200 may fail, and no region
+	// may go longer without a login than a person waits for one slow page,
+	// 2 s (a window the calibrated probes can resolve on a 2-core machine
+	// within the headroom: issue #14 asks for 1 s, which needs a lighter
+	// probe than a session authorization); after the restart the replica
+	// rejoins within its health checks (rise 2 × 1 s), 5 s.
+	sloReplica = chaos.SLO{MinSuccess: 0.995, MaxUnavailable: 2 * time.Second, MaxRecovery: 5 * time.Second}
+	// sloFailover: a whole service or region down costs the global edge's
+	// failover: its health check (fall 2 × 1 s) and the requests in flight
+	// there, which fail. A person retrying once within 15 s gets in; four
+	// logins in five succeed over the scenario outside the region taken
+	// down; 10 s after heal the region serves again.
 	sloFailover = chaos.SLO{MinSuccess: 0.80, MaxUnavailable: 15 * time.Second, MaxRecovery: 10 * time.Second}
-	sloSlow     = chaos.SLO{MinSuccess: 0.95, MaxUnavailable: 5 * time.Second, MaxRecovery: 5 * time.Second}
-	// sloDatabase: with the only database down for 8 s, logins stop for
-	// those 8 s plus its restart and the servers' reconnect (about 5 s
-	// measured), some 13 s of the scenario's 26 s of traffic (warm-up 6 s,
-	// fault 8 s, settle 12 s), so about half the logins succeed. The floor
-	// of 40 % allows 15.6 s of failing traffic; the window, 20 s.
-	sloDatabase = chaos.SLO{MinSuccess: 0.40, MaxUnavailable: 20 * time.Second, MaxRecovery: 10 * time.Second}
-	// sloRotation is sloReplica for scenarios whose keys rotate: they
-	// tolerate Hydra's kid-at-authorize defect (see chaos), which every
-	// promotion can show and idstack cannot prevent from outside Hydra.
+	// sloSlow: a slow WAN makes logins slower, not failed: a login whose
+	// database round trips each take 200 ms more must still finish within
+	// the edges' timeouts, so 19 in 20 succeed and no region goes 5 s
+	// without one.
+	sloSlow = chaos.SLO{MinSuccess: 0.95, MaxUnavailable: 5 * time.Second, MaxRecovery: 5 * time.Second}
+	// sloDatabase: with the only PostgreSQL node down, nobody can sign in
+	// and nothing pretends otherwise: no success floor and no window are
+	// judged (every region exempt). What users need is that nothing
+	// acknowledged is lost (the invariants) and that logins work again
+	// within 10 s of the database coming back.
+	sloDatabase = chaos.SLO{MinSuccess: 0, MaxUnavailable: 0, MaxRecovery: 10 * time.Second}
+	// sloRotation is sloReplica for scenarios whose keys rotate: rotation
+	// must be invisible to users. They tolerate Hydra's kid-at-authorize
+	// defect (see chaos), which a promotion can show on a code issued just
+	// before it and which idstack cannot prevent from outside Hydra, only
+	// for tokens that fit it exactly (package check).
 	sloRotation = withTolerate(sloReplica, chaos.DefectHydraKidAtAuthorize)
 )
 

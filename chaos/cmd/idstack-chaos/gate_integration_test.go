@@ -18,8 +18,10 @@ import (
 // TestGateShortSuite is the short suite as CI runs it, for real: the CLI
 // brings a stack of its own up, runs every scenario of the short suite
 // (a replica kill, a regional failover, a scheduled rotation, a kill during
-// rotation) under HTTP logins and registrations, writes the report, removes the
-// stack and exits 0 only when every SLO and invariant held.
+// rotation) under password, session and Chromium logins and registrations
+// at the calibrated load, writes the report, removes the stack and exits 0
+// only when every SLO and invariant held. Every probe kind must have
+// succeeded in every scenario, so a dead probe cannot pass.
 func TestGateShortSuite(t *testing.T) {
 	root := infratest.Root(t)
 	dir := filepath.Join(root, ".cache", "chaos-short")
@@ -53,6 +55,9 @@ func TestGateShortSuite(t *testing.T) {
 	if r.Seed != 1 || len(r.Results) != 4 || !r.Passed {
 		t.Fatalf("seed %d, %d results, passed %v; want seed 1, 4 results, passed", r.Seed, len(r.Results), r.Passed)
 	}
+	if l := r.Load; l == nil || l.FullPerSecond <= 0 || l.SessionPerSecond <= 0 || l.Utilisation <= 0 || l.Utilisation > l.Headroom {
+		t.Errorf("load %+v: want measured capacities and a plan within the headroom", l)
+	}
 	for _, res := range r.Results {
 		kinds := map[chaos.ProbeKind]int{}
 		for _, e := range res.History.Events {
@@ -60,14 +65,16 @@ func TestGateShortSuite(t *testing.T) {
 				kinds[e.Probe]++
 			}
 		}
-		// The browser probe is off by default (not yet run under faults).
-		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
+		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeSessionLogin, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no successful %s probe", res.History.Scenario, k)
 			}
 		}
 		if len(res.History.Faults) == 0 {
 			t.Errorf("%s: no fault window recorded", res.History.Scenario)
+		}
+		if res.Steady == nil || !res.Steady.OK || res.CPU == nil || res.CPU.Machine <= 0 {
+			t.Errorf("%s: steady state %+v, CPU %+v: want both measured", res.History.Scenario, res.Steady, res.CPU)
 		}
 		t.Logf("%s: %d logins, %.1f%% ok, unavailable %v, recovery %v", res.History.Scenario,
 			res.Measurements.Attempts, 100*res.Measurements.SuccessRate, res.Measurements.Unavailable, res.Measurements.Recovery)
