@@ -74,6 +74,18 @@ GATE_FLAGS ?= --suite default
 gate: images ## the main job: chaos suite under live logins on a fresh local stack; report in results/chaos
 	$(BIN)/idstack-chaos run --up --name idstack-gate --base-port 5130 --report-dir results/chaos $(GATE_FLAGS)
 
+# The gate's verdict, measured: N fresh-clone runs of make gate in a row,
+# each run's verdict and figures. STABILITY_BROKEN=1 runs the replica kills
+# on a stack with one replica per service, which the gate must fail.
+STABILITY_RUNS ?= 3
+.PHONY: gate-stability
+gate-stability: own ## make gate N times from fresh clones (STABILITY_RUNS=3; STABILITY_BROKEN=1: a broken stack that must fail)
+ifeq ($(STABILITY_BROKEN),1)
+	EXPECT=1 tools/gate-stability.sh $(STABILITY_RUNS) --replicas 1 --scenario kill-kratos-replica,kill-hydra-replica,kill-bridge-replica
+else
+	tools/gate-stability.sh $(STABILITY_RUNS) $(GATE_FLAGS)
+endif
+
 .PHONY: lint
 lint: $(BIN)/staticcheck ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \

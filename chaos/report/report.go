@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/check"
 )
 
 // ErrTrailingData says a JSON report has more after the suite result.
@@ -283,4 +284,43 @@ func sortedKV(m map[string]string) []kv {
 		out = append(out, kv{k, m[k]})
 	}
 	return out
+}
+
+// Summary is one line for a person comparing runs: the verdict, the tally,
+// the load plan, the lowest judged success rate, the largest steady-state
+// p50 ratio, the peak machine and harness CPU, and the wall time.
+func Summary(r chaos.SuiteResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", suiteVerdict(r), strings.TrimSuffix(tally(r), "."))
+	if l := r.Load; l != nil {
+		fmt.Fprintf(&b, "; capacity %s password and %s session logins/s, probes at %s", trimFloat(l.FullPerSecond, 1), trimFloat(l.SessionPerSecond, 1),
+			strconv.Itoa(int(math.Round(100*l.Utilisation)))+"%")
+	}
+	lowest, steady, cpuM, cpuH := 2.0, 0.0, 0.0, 0.0
+	lowestAt := ""
+	for _, res := range r.Results {
+		if res.NotRun != "" || res.Measurements.Attempts == 0 {
+			continue
+		}
+		if rate, _, _ := check.Basis(res.Measurements, res.SLO); rate < lowest {
+			lowest, lowestAt = rate, scenarioName(res)
+		}
+		if s := res.Steady; s != nil {
+			steady = max(steady, s.P50Ratio)
+		}
+		if c := res.CPU; c != nil {
+			cpuM, cpuH = max(cpuM, c.Machine), max(cpuH, c.Harness)
+		}
+	}
+	if lowestAt != "" {
+		fmt.Fprintf(&b, "; lowest success %s (%s)", fmtPct(lowest), lowestAt)
+	}
+	if steady > 0 {
+		fmt.Fprintf(&b, "; steady p50 at most %sx quiet", trimFloat(steady, 2))
+	}
+	if cpuM > 0 {
+		fmt.Fprintf(&b, "; CPU peak %d%% machine, %d%% harness", int(math.Round(100*cpuM)), int(math.Round(100*cpuH)))
+	}
+	fmt.Fprintf(&b, "; wall %s", wallTime(r.Start, r.End))
+	return oneLine(b.String())
 }

@@ -454,3 +454,17 @@ func TestTimelineOddHistory(t *testing.T) {
 		t.Errorf("got key marks %+v, want k1 published before the run", tl.KeyMarks)
 	}
 }
+
+func TestSummary(t *testing.T) {
+	r := fixture()
+	r.Load = &chaos.Load{FullPerSecond: 4.96, SessionPerSecond: 17.6, Utilisation: 0.349, Headroom: 0.35}
+	r.Results[0].Steady = &chaos.SteadyState{OK: true, P50Ratio: 1.03, P95Ratio: 0.6}
+	r.Results[0].CPU = &chaos.CPUUse{Machine: 0.52, Harness: 0.06, Cores: 2}
+	got := Summary(r)
+	for _, want := range []string{"FAIL: 1 of 3 scenarios run passed, 1 not run", "capacity 5 password and 17.6 session logins/s, probes at 35%",
+		"lowest success", "steady p50 at most 1.03x quiet", "CPU peak 52% machine, 6% harness", "wall 6m50s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary %q lacks %q", got, want)
+		}
+	}
+}

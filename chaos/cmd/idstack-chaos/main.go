@@ -4,6 +4,7 @@
 //	idstack-chaos list [flags]        the scenario catalogue
 //	idstack-chaos run [flags]         run a suite or named scenarios, write the report
 //	idstack-chaos render REPORT.json  render a kept report again (HTML, Markdown)
+//	idstack-chaos summary REPORT.json...  one line per report: verdict and figures
 //
 // Exit codes: 0 every scenario that ran passed; 1 an SLO or invariant
 // failed, or a fault could not be healed (the gate is closed); 2 the run
@@ -35,7 +36,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `usage: idstack-chaos <list|run|render> [flags]
+const usage = `usage: idstack-chaos <list|run|render|summary> [flags]
 run "idstack-chaos <command> -h" for its flags`
 
 // errGateClosed says the run finished and at least one scenario failed.
@@ -55,6 +56,8 @@ func Run(ctx context.Context, args []string) int {
 		err = runRun(ctx, rest)
 	case "render":
 		err = runRender(rest)
+	case "summary":
+		err = runSummary(rest)
 	case "-h", "--help", "help":
 		fmt.Println(usage)
 		return exitPass

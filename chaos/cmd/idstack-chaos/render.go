@@ -38,3 +38,24 @@ func runRender(args []string) error {
 	}
 	return writeReport(out, r, false)
 }
+
+// runSummary prints one line per report.json: verdict and figures, for
+// comparing runs (make gate-stability).
+func runSummary(args []string) error {
+	if len(args) == 0 {
+		return errors.New("summary: want one or more report.json")
+	}
+	for _, in := range args {
+		f, err := os.Open(in)
+		if err != nil {
+			return fmt.Errorf("summary: %w", err)
+		}
+		r, err := report.ReadJSON(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("summary %s: %w", in, err)
+		}
+		fmt.Println(report.Summary(r))
+	}
+	return nil
+}
