@@ -32,6 +32,7 @@ import (
 	bridgeory "github.com/idstack/idstack/bridge/ory"
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/infratest"
+	"github.com/idstack/idstack/internal/webform"
 )
 
 // agent is a cookie-keeping HTTP client that stops at the relying party's
@@ -98,11 +99,8 @@ func (a *agent) postE(u string, form url.Values) (*http.Response, string, error)
 	return resp, string(b), err
 }
 
-// form is the first HTML form on a page: its action and fields.
-type form struct {
-	action string
-	fields url.Values
-}
+// form is an HTML form as a browser would submit it (internal/webform).
+type form = webform.Form
 
 func parseForm(t *testing.T, page string) form {
 	t.Helper()
@@ -116,19 +114,17 @@ func parseForm(t *testing.T, page string) form {
 // formWith returns the first form that has an input named field.
 func formWith(t *testing.T, page, field string) form {
 	t.Helper()
-	for _, f := range parseForms(t, page) {
-		if _, ok := f.fields[field]; ok {
-			return f
-		}
+	f, err := webform.With(page, field)
+	if err != nil {
+		t.Fatalf("%v:\n%.3000s", err, page)
 	}
-	t.Fatalf("no form with %s on page:\n%.3000s", field, page)
-	return form{}
+	return f
 }
 
 // parseForms returns every form on a page with its inputs (not buttons).
 func parseForms(t *testing.T, page string) []form {
 	t.Helper()
-	forms, err := parseFormsE(page)
+	forms, err := webform.Parse(page)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,49 +132,7 @@ func parseForms(t *testing.T, page string) []form {
 }
 
 // formWithE is formWith without failing the test.
-func formWithE(page, field string) (form, error) {
-	forms, err := parseFormsE(page)
-	if err != nil {
-		return form{}, err
-	}
-	for _, f := range forms {
-		if _, ok := f.fields[field]; ok {
-			return f, nil
-		}
-	}
-	return form{}, fmt.Errorf("no form with %s", field)
-}
-
-func parseFormsE(page string) ([]form, error) {
-	doc, err := html.Parse(strings.NewReader(page))
-	if err != nil {
-		return nil, err
-	}
-	var forms []form
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attr := map[string]string{}
-			for _, a := range n.Attr {
-				attr[a.Key] = a.Val
-			}
-			cur := len(forms) - 1
-			switch {
-			case n.Data == "form":
-				forms = append(forms, form{action: attr["action"], fields: url.Values{}})
-			case n.Data == "input" && cur >= 0 && attr["name"] != "" && attr["type"] != "checkbox":
-				forms[cur].fields.Set(attr["name"], attr["value"])
-			case n.Data == "input" && cur >= 0 && attr["type"] == "checkbox" && hasAttr(n, "checked"):
-				forms[cur].fields.Add(attr["name"], attr["value"])
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	return forms, nil
-}
+func formWithE(page, field string) (form, error) { return webform.With(page, field) }
 
 // link returns the first <a href> on page that contains part.
 func link(t *testing.T, page, part string) string {
@@ -206,15 +160,6 @@ func link(t *testing.T, page, part string) string {
 		t.Fatalf("no link to %s on page", part)
 	}
 	return found
-}
-
-func hasAttr(n *html.Node, key string) bool {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return true
-		}
-	}
-	return false
 }
 
 func randomEmail() string {
@@ -283,18 +228,18 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 				t.Fatalf("expected the bridge's registration page, got %s", regResp.Request.URL)
 			}
 			f := parseForm(t, regPage)
-			f.fields.Set("traits.email", email)
-			f.fields.Set("password", password)
-			f.fields.Set("traits.name.first", "Ada")
-			f.fields.Set("traits.name.last", "Lovelace")
-			f.fields.Set("method", "password")
-			resp, page = a.post(f.action, f.fields)
+			f.Fields.Set("traits.email", email)
+			f.Fields.Set("password", password)
+			f.Fields.Set("traits.name.first", "Ada")
+			f.Fields.Set("traits.name.last", "Lovelace")
+			f.Fields.Set("method", "password")
+			resp, page = a.post(f.Action, f.Fields)
 		} else {
 			f := parseForm(t, page)
-			f.fields.Set("identifier", email)
-			f.fields.Set("password", password)
-			f.fields.Set("method", "password")
-			resp, page = a.post(f.action, f.fields)
+			f.Fields.Set("identifier", email)
+			f.Fields.Set("password", password)
+			f.Fields.Set("method", "password")
+			resp, page = a.post(f.Action, f.Fields)
 		}
 		claims, raw, consentShown := rp.complete(t, a, az, resp, page)
 		lastIDToken = raw
@@ -335,8 +280,8 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Fatalf("expected consent, got %s", resp.Request.URL)
 		}
 		f := parseForm(t, page)
-		f.fields.Set("action", "deny")
-		resp, _ = first.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+		f.Fields.Set("action", "deny")
+		resp, _ = first.post(resp.Request.URL.ResolveReference(mustURL(t, f.Action)).String(), f.Fields)
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if !strings.HasPrefix(loc.String(), callback) || loc.Query().Get("error") != "access_denied" {
 			t.Fatalf("deny ended at %s", loc)
@@ -375,8 +320,8 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Errorf("logout page CSP %q lacks the client's post-logout origin", csp)
 		}
 		f := parseForm(t, page)
-		f.fields.Set("action", "accept")
-		resp, _ = second.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+		f.Fields.Set("action", "accept")
+		resp, _ = second.post(resp.Request.URL.ResolveReference(mustURL(t, f.Action)).String(), f.Fields)
 		if loc := resp.Header.Get("Location"); !strings.HasPrefix(loc, callback+"/logged-out") {
 			t.Fatalf("logout ended at %s (%d)", loc, resp.StatusCode)
 		}
@@ -396,17 +341,17 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		a := newAgent(t, top, callback)
 		_, page := a.get(top.PublicURL(infra.HostLogin, region) + "/verification")
 		f := formWith(t, page, "email")
-		f.fields.Set("email", email)
-		f.fields.Set("method", "code")
-		sent, page := a.post(f.action, f.fields)
+		f.Fields.Set("email", email)
+		f.Fields.Set("method", "code")
+		sent, page := a.post(f.Action, f.Fields)
 		// Registration mailed a code too, maybe late: take the mail that
 		// names this flow.
 		flow := sent.Request.URL.Query().Get("flow")
 		f = formWith(t, page, "code")
-		f.fields.Set("code", mailedCode(t, top, email, flow))
-		f.fields.Set("method", "code")
-		f.fields.Del("email")
-		resp, page := a.post(f.action, f.fields)
+		f.Fields.Set("code", mailedCode(t, top, email, flow))
+		f.Fields.Set("method", "code")
+		f.Fields.Del("email")
+		resp, page := a.post(f.Action, f.Fields)
 		if !strings.Contains(page, `data-id="1080002"`) {
 			t.Fatalf("no success message after the code, at %s:\n%.1500s", resp.Request.URL, page)
 		}
@@ -420,26 +365,26 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		bridgeURL := top.PublicURL(infra.HostLogin, region)
 		_, page := a.get(bridgeURL + "/recovery")
 		f := formWith(t, page, "email")
-		f.fields.Set("email", email)
-		f.fields.Set("method", "code")
-		resp, page := a.post(f.action, f.fields)
+		f.Fields.Set("email", email)
+		f.Fields.Set("method", "code")
+		resp, page := a.post(f.Action, f.Fields)
 		if !strings.HasSuffix(resp.Request.URL.Path, "/recovery") {
 			t.Fatalf("after asking for a code: %s", resp.Request.URL)
 		}
 		code := mailedCode(t, top, email, "recover")
 		f = formWith(t, page, "code")
-		f.fields.Set("code", code)
-		f.fields.Set("method", "code")
-		f.fields.Del("email") // posting the address again would ask for a new code
-		resp, page = a.post(f.action, f.fields)
+		f.Fields.Set("code", code)
+		f.Fields.Set("method", "code")
+		f.Fields.Del("email") // posting the address again would ask for a new code
+		resp, page = a.post(f.Action, f.Fields)
 		if !strings.HasSuffix(resp.Request.URL.Path, "/settings") {
 			t.Fatalf("a valid recovery code led to %s:\n%.1500s", resp.Request.URL, page)
 		}
 		const newPassword = "a brand new passphrase 99"
 		f = formWith(t, page, "password")
-		f.fields.Set("password", newPassword)
-		f.fields.Set("method", "password")
-		resp, page = a.post(f.action, f.fields)
+		f.Fields.Set("password", newPassword)
+		f.Fields.Set("method", "password")
+		resp, page = a.post(f.Action, f.Fields)
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-id="1050001"`) {
 			t.Fatalf("settings: %d at %s:\n%.1500s", resp.StatusCode, resp.Request.URL, page)
 		}
@@ -448,10 +393,10 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		b := newAgent(t, top, callback)
 		_, page = b.get(bridgeURL + "/login")
 		f = formWith(t, page, "identifier")
-		f.fields.Set("identifier", email)
-		f.fields.Set("password", newPassword)
-		f.fields.Set("method", "password")
-		resp, page = b.post(f.action, f.fields)
+		f.Fields.Set("identifier", email)
+		f.Fields.Set("password", newPassword)
+		f.Fields.Set("method", "password")
+		resp, page = b.post(f.Action, f.Fields)
 		if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
 			t.Fatalf("sign-in with the new password ended at %s:\n%.1500s", resp.Request.URL, page)
 		}
@@ -493,9 +438,9 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 
 		_, page := a.get(bridgeURL + "/settings")
 		f := formWith(t, page, "traits.name.first")
-		f.fields.Set("traits.name.first", "Augusta")
-		f.fields.Set("method", "profile")
-		resp, page := a.post(f.action, f.fields)
+		f.Fields.Set("traits.name.first", "Augusta")
+		f.Fields.Set("method", "profile")
+		resp, page := a.post(f.Action, f.Fields)
 		if !strings.Contains(page, `data-id="1050001"`) {
 			t.Fatalf("profile settings: %d at %s:\n%.1500s", resp.StatusCode, resp.Request.URL, page)
 		}
@@ -550,9 +495,9 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 		_, page := a.get(bridgeURL + "/settings")
 		secret := codeText(t, page, "totp")
 		f := formWith(t, page, "totp_code")
-		f.fields.Set("totp_code", totpCode(t, secret, time.Now()))
-		f.fields.Set("method", "totp")
-		resp, page := a.post(f.action, f.fields)
+		f.Fields.Set("totp_code", totpCode(t, secret, time.Now()))
+		f.Fields.Set("method", "totp")
+		resp, page := a.post(f.Action, f.Fields)
 		if !strings.Contains(page, `data-id="1050001"`) || !strings.Contains(page, `name="totp_unlink"`) {
 			t.Fatalf("linking TOTP: %d at %s:\n%.2000s", resp.StatusCode, resp.Request.URL, page)
 		}
@@ -581,9 +526,9 @@ func TestOAuth2LoginThroughTheBridge(t *testing.T) {
 			t.Fatalf("login?aal=aal2 ended at %s", resp.Request.URL)
 		}
 		f = formWith(t, page, "totp_code")
-		f.fields.Set("totp_code", totpCode(t, secret, time.Now()))
-		f.fields.Set("method", "totp")
-		resp, page = b.post(f.action, f.fields)
+		f.Fields.Set("totp_code", totpCode(t, secret, time.Now()))
+		f.Fields.Set("method", "totp")
+		resp, page = b.post(f.Action, f.Fields)
 		if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
 			t.Fatalf("the TOTP code led to %s:\n%.2000s", resp.Request.URL, page)
 		}
@@ -711,12 +656,12 @@ func register(t *testing.T, a *agent, bridgeURL, email, password string) {
 	t.Helper()
 	_, page := a.get(bridgeURL + "/registration")
 	f := parseForm(t, page)
-	f.fields.Set("traits.email", email)
-	f.fields.Set("password", password)
-	f.fields.Set("traits.name.first", "Ada")
-	f.fields.Set("traits.name.last", "Lovelace")
-	f.fields.Set("method", "password")
-	resp, page := a.post(f.action, f.fields)
+	f.Fields.Set("traits.email", email)
+	f.Fields.Set("password", password)
+	f.Fields.Set("traits.name.first", "Ada")
+	f.Fields.Set("traits.name.last", "Lovelace")
+	f.Fields.Set("method", "password")
+	resp, page := a.post(f.Action, f.Fields)
 	if resp.Request.URL.Path != "/" || !strings.Contains(page, email) {
 		t.Fatalf("registration ended at %s (%d), not the signed-in page:\n%.1500s", resp.Request.URL, resp.StatusCode, page)
 	}
@@ -728,10 +673,10 @@ func signIn(t *testing.T, a *agent, bridgeURL, email, password string) (*http.Re
 	t.Helper()
 	_, page := a.get(bridgeURL + "/login")
 	f := formWith(t, page, "identifier")
-	f.fields.Set("identifier", email)
-	f.fields.Set("password", password)
-	f.fields.Set("method", "password")
-	return a.post(f.action, f.fields)
+	f.Fields.Set("identifier", email)
+	f.Fields.Set("password", password)
+	f.Fields.Set("method", "password")
+	return a.post(f.Action, f.Fields)
 }
 
 // assurance asks Kratos' whoami, with a's cookies, for the session's
@@ -779,12 +724,12 @@ func signInIfAsked(a *agent, resp *http.Response, page, email, password string) 
 	if err != nil || !strings.HasSuffix(resp.Request.URL.Path, "/login") {
 		return resp, page
 	}
-	if _, ok := f.fields["identifier"]; ok {
-		f.fields.Set("identifier", email)
+	if _, ok := f.Fields["identifier"]; ok {
+		f.Fields.Set("identifier", email)
 	}
-	f.fields.Set("password", password)
-	f.fields.Set("method", "password")
-	return a.post(f.action, f.fields)
+	f.Fields.Set("password", password)
+	f.Fields.Set("method", "password")
+	return a.post(f.Action, f.Fields)
 }
 
 // complete finishes az from where the sign-in ended: it accepts consent
@@ -796,8 +741,8 @@ func (rp relyingParty) complete(t *testing.T, a *agent, az authorization, resp *
 	if strings.HasSuffix(resp.Request.URL.Path, "/consent") {
 		consentShown = true
 		f := parseForm(t, page)
-		f.fields.Set("action", "accept")
-		resp, page = a.post(resp.Request.URL.ResolveReference(mustURL(t, f.action)).String(), f.fields)
+		f.Fields.Set("action", "accept")
+		resp, page = a.post(resp.Request.URL.ResolveReference(mustURL(t, f.Action)).String(), f.Fields)
 	}
 	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil || !strings.HasPrefix(loc.String(), rp.oc.RedirectURL) {

@@ -99,10 +99,10 @@ func BenchmarkLoginsPerSecond(b *testing.B) {
 		if err != nil {
 			return nil, "", err
 		}
-		f.fields.Set("identifier", email)
-		f.fields.Set("password", password)
-		f.fields.Set("method", "password")
-		return a.postE(f.action, f.fields)
+		f.Fields.Set("identifier", email)
+		f.Fields.Set("password", password)
+		f.Fields.Set("method", "password")
+		return a.postE(f.Action, f.Fields)
 	}
 	ways := []struct {
 		name  string

@@ -168,3 +168,27 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// The naming scheme of a topology's containers and networks, in one place:
+// the stack creates them under these names, fault injection and chaos find
+// them by these names.
+
+// WANNetwork is the network every region's gateway and edge share.
+func (t Topology) WANNetwork() string { return t.Name + "-wan" }
+
+// RegionNetwork is region r's own network.
+func (t Topology) RegionNetwork(r string) string { return t.Name + "-" + r }
+
+// GlobalNode is the container of a global role (the database, Vault, the
+// global edge).
+func (t Topology) GlobalNode(role string) string { return t.Name + "-" + role }
+
+// RegionNode is the container of a regional role (a region's edge or
+// gateway) in region r.
+func (t Topology) RegionNode(r, role string) string { return t.Name + "-" + r + "-" + role }
+
+// ReplicaNode is the container of replica i (from 1) of a regional
+// service in region r.
+func (t Topology) ReplicaNode(r, service string, i int) string {
+	return fmt.Sprintf("%s-%s-%s-%d", t.Name, r, service, i)
+}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # gate-stability.sh N [GATE_FLAGS...]: run `make gate` N times in a row,
-# each from a fresh clone of this repository's HEAD (what is committed,
-# nothing else), and print each run's exit code and one-line summary
+# each from a fresh clone of this repository's HEAD as it was when the
+# script started (what is committed, nothing else; commits made meanwhile
+# are not picked up), and print each run's exit code and one-line summary
 # (idstack-chaos summary), then the tally. Exits 0 when every run exited
 # with EXPECT (default 0: the gate must pass; EXPECT=1 for a broken stack
 # the gate must fail on).
@@ -14,13 +15,14 @@ root=$(git rev-parse --show-toplevel)
 work=$root/.cache/gate-stability
 rm -rf "$work"
 mkdir -p "$work"
-head=$(git -C "$root" rev-parse --short HEAD)
-echo "gate-stability: $n runs of make gate GATE_FLAGS=\"$flags\" at $head, each from a fresh clone; want exit $expect"
+head=$(git -C "$root" rev-parse HEAD)
+echo "gate-stability: $n runs of make gate GATE_FLAGS=\"$flags\" at $(git -C "$root" rev-parse --short HEAD), each from a fresh clone; want exit $expect"
 ok=0
 i=1
 while [ "$i" -le "$n" ]; do
 	dir=$work/run-$i
 	git clone --quiet "$root" "$dir"
+	git -C "$dir" checkout --quiet "$head"
 	start=$(date +%s)
 	set +e
 	make -C "$dir" gate GATE_FLAGS="$flags" >"$work/run-$i.log" 2>&1

@@ -1,8 +1,9 @@
 // Package fault holds the faults a chaos scenario injects, as values: each
 // names itself and its target, says whether a target can take it, injects
-// itself and heals itself. Node faults go through infra/faults (kill, pause,
-// cut, latency); key faults drive keyrotation against the stack's Vault
-// and Hydra (scheduled rotation, emergency revoke).
+// itself, heals itself and reports what it observed. Faults act through
+// small interfaces a target implements (Nodes, Names, Keys): no Docker,
+// Vault or Hydra type appears here, so a Kubernetes target implements the
+// same three.
 package fault
 
 import (
@@ -15,8 +16,6 @@ import (
 
 	"github.com/idstack/idstack/chaos"
 	"github.com/idstack/idstack/infra"
-	"github.com/idstack/idstack/infra/faults"
-	"github.com/idstack/idstack/infra/stack"
 	"github.com/idstack/idstack/keyrotation"
 )
 
@@ -24,13 +23,45 @@ import (
 // fault (e.g. a CockroachDB-only fault on PostgreSQL).
 var ErrUnavailable = errors.New("fault unavailable on this target")
 
+// Nodes acts on a deployment's nodes by name: a crash and a restart, a
+// freeze, a region cut off its WAN, a slow WAN link.
+type Nodes interface {
+	Kill(ctx context.Context, node string) error
+	Start(ctx context.Context, node string) error
+	Pause(ctx context.Context, node string) error
+	Unpause(ctx context.Context, node string) error
+	CutRegion(ctx context.Context, region string) error
+	RestoreRegion(ctx context.Context, region string) error
+	SlowLink(ctx context.Context, region string, latency, jitter time.Duration) error
+	FastLink(ctx context.Context, region string) error
+}
+
+// Names maps what a scenario names to the deployment's nodes.
+type Names interface {
+	// Replica is the node of a service's replica i (from 1) in a region.
+	Replica(region, service string, i int) string
+	// WithRole lists the nodes with a global role (the database, Vault),
+	// in a stable order.
+	WithRole(ctx context.Context, role string) ([]string, error)
+}
+
+// Keys rotates and revokes the ID-token signing keys.
+type Keys interface {
+	// Step runs one rotation step (pre-publish, promote, retire as due).
+	Step(ctx context.Context) ([]keyrotation.Outcome, error)
+	// ActiveKid is the key that signs now.
+	ActiveKid(ctx context.Context) (string, error)
+	// Revoke withdraws kid at once and waits up to wait for it to be gone.
+	Revoke(ctx context.Context, kid, reason string, wait time.Duration) (keyrotation.RevokeReport, error)
+}
+
 // Env is what faults act on.
 type Env struct {
-	Stack    *stack.Stack
-	Injector *faults.Injector
-	// Rotator rotates Hydra's ID-token keys through Vault; nil where the
-	// target has no key rotation set up.
-	Rotator *keyrotation.Rotator
+	Topology infra.Topology
+	Nodes    Nodes
+	Names    Names
+	// Keys is nil where the target has no key rotation set up.
+	Keys Keys
 	// Log receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -90,7 +121,7 @@ func (f Kill) Target() string {
 func (f Kill) Available(env Env) error { return needReplicas(env, f.Service, f.Replicas) }
 func (f Kill) Inject(ctx context.Context, env Env) error {
 	for _, i := range f.Replicas {
-		if err := env.Injector.Kill(ctx, env.Stack.ReplicaName(f.Region, f.Service, i)); err != nil {
+		if err := env.Nodes.Kill(ctx, env.Names.Replica(f.Region, f.Service, i)); err != nil {
 			return err
 		}
 	}
@@ -99,13 +130,13 @@ func (f Kill) Inject(ctx context.Context, env Env) error {
 func (f Kill) Heal(ctx context.Context, env Env) error {
 	var errs []error
 	for _, i := range f.Replicas {
-		errs = append(errs, env.Injector.Start(ctx, env.Stack.ReplicaName(f.Region, f.Service, i)))
+		errs = append(errs, env.Nodes.Start(ctx, env.Names.Replica(f.Region, f.Service, i)))
 	}
 	return errors.Join(errs...)
 }
 
 func needReplicas(env Env, svc string, replicas []int) error {
-	n := env.Stack.Topology.Replicas[svc]
+	n := env.Topology.Replicas[svc]
 	for _, i := range replicas {
 		if i < 1 || i > n {
 			return fmt.Errorf("%w: %s has %d replicas, no #%d", ErrUnavailable, svc, n, i)
@@ -125,10 +156,10 @@ func (f Pause) Name() string            { return "pause" }
 func (f Pause) Target() string          { return fmt.Sprintf("%s %s #%d", f.Region, f.Service, f.Replica) }
 func (f Pause) Available(env Env) error { return needReplicas(env, f.Service, []int{f.Replica}) }
 func (f Pause) Inject(ctx context.Context, env Env) error {
-	return env.Injector.Pause(ctx, env.Stack.ReplicaName(f.Region, f.Service, f.Replica))
+	return env.Nodes.Pause(ctx, env.Names.Replica(f.Region, f.Service, f.Replica))
 }
 func (f Pause) Heal(ctx context.Context, env Env) error {
-	return env.Injector.Unpause(ctx, env.Stack.ReplicaName(f.Region, f.Service, f.Replica))
+	return env.Nodes.Unpause(ctx, env.Names.Replica(f.Region, f.Service, f.Replica))
 }
 
 // CutRegion takes a region off the WAN.
@@ -137,16 +168,16 @@ type CutRegion struct{ Region string }
 func (f CutRegion) Name() string   { return "cut-region" }
 func (f CutRegion) Target() string { return f.Region }
 func (f CutRegion) Available(env Env) error {
-	if env.Stack.Topology.RegionIndex(f.Region) < 0 {
+	if env.Topology.RegionIndex(f.Region) < 0 {
 		return fmt.Errorf("%w: no region %s", ErrUnavailable, f.Region)
 	}
 	return nil
 }
 func (f CutRegion) Inject(ctx context.Context, env Env) error {
-	return env.Injector.CutRegion(ctx, f.Region)
+	return env.Nodes.CutRegion(ctx, f.Region)
 }
 func (f CutRegion) Heal(ctx context.Context, env Env) error {
-	return env.Injector.RestoreRegion(ctx, f.Region)
+	return env.Nodes.RestoreRegion(ctx, f.Region)
 }
 
 // SlowWAN adds latency with jitter to every region's WAN link: each region
@@ -157,8 +188,8 @@ func (f SlowWAN) Name() string            { return "slow-wan" }
 func (f SlowWAN) Target() string          { return fmt.Sprintf("every region, %s ±%s", f.Latency, f.Jitter) }
 func (f SlowWAN) Available(env Env) error { return nil }
 func (f SlowWAN) Inject(ctx context.Context, env Env) error {
-	for _, r := range env.Stack.Topology.Regions {
-		if err := env.Injector.SlowLink(ctx, r, f.Latency, f.Jitter); err != nil {
+	for _, r := range env.Topology.Regions {
+		if err := env.Nodes.SlowLink(ctx, r, f.Latency, f.Jitter); err != nil {
 			return err
 		}
 	}
@@ -166,8 +197,8 @@ func (f SlowWAN) Inject(ctx context.Context, env Env) error {
 }
 func (f SlowWAN) Heal(ctx context.Context, env Env) error {
 	var errs []error
-	for _, r := range env.Stack.Topology.Regions {
-		errs = append(errs, env.Injector.FastLink(ctx, r))
+	for _, r := range env.Topology.Regions {
+		errs = append(errs, env.Nodes.FastLink(ctx, r))
 	}
 	return errors.Join(errs...)
 }
@@ -190,21 +221,15 @@ func (f KillRole) Target() string {
 	return f.Role
 }
 func (f KillRole) Available(env Env) error {
-	if f.NeedsCockroach && env.Stack.Topology.Database != infra.DatabaseCockroach {
-		return fmt.Errorf("%w: needs a CockroachDB cluster; this stack runs %s", ErrUnavailable, env.Stack.Topology.Database)
+	if f.NeedsCockroach && env.Topology.Database != infra.DatabaseCockroach {
+		return fmt.Errorf("%w: needs a CockroachDB cluster; this stack runs %s", ErrUnavailable, env.Topology.Database)
 	}
 	return nil
 }
 func (f KillRole) node(ctx context.Context, env Env) (string, error) {
-	nodes, err := env.Stack.Nodes(ctx)
+	named, err := env.Names.WithRole(ctx, f.Role)
 	if err != nil {
 		return "", err
-	}
-	var named []string
-	for _, n := range nodes {
-		if n.Role == f.Role {
-			named = append(named, n.Name)
-		}
 	}
 	i := max(f.Node, 1) - 1
 	if i >= len(named) {
@@ -217,14 +242,14 @@ func (f KillRole) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
-	return env.Injector.Kill(ctx, name)
+	return env.Nodes.Kill(ctx, name)
 }
 func (f KillRole) Heal(ctx context.Context, env Env) error {
 	name, err := f.node(ctx, env)
 	if err != nil {
 		return err
 	}
-	return env.Injector.Start(ctx, name)
+	return env.Nodes.Start(ctx, name)
 }
 
 // Rotate runs the key rotation job every Every while the fault is active:
@@ -244,7 +269,7 @@ type Rotate struct {
 // step's span.
 func (f *Rotate) step(ctx context.Context, env Env) ([]keyrotation.Outcome, error) {
 	start := time.Now()
-	out, err := env.Rotator.Step(ctx)
+	out, err := env.Keys.Step(ctx)
 	end := time.Now()
 	f.mu.Lock()
 	for _, o := range out {
@@ -270,7 +295,7 @@ func (f *Rotate) Target() string {
 	return fmt.Sprintf("%s, a step every %s", keyrotation.SetIDToken, f.Every)
 }
 func (f *Rotate) Available(env Env) error {
-	if env.Rotator == nil {
+	if env.Keys == nil {
 		return fmt.Errorf("%w: no key rotation on this target", ErrUnavailable)
 	}
 	return nil
@@ -354,30 +379,25 @@ func (f *Revoke) Observed() Observation {
 }
 
 func (*Revoke) Available(env Env) error {
-	if env.Rotator == nil {
+	if env.Keys == nil {
 		return fmt.Errorf("%w: no key rotation on this target", ErrUnavailable)
 	}
 	return nil
 }
 func (f *Revoke) Inject(ctx context.Context, env Env) error {
-	r := env.Rotator
 	// No rotation step here: one could promote the standby the scenario's
 	// rotation pre-published and leave only a fresh key to take over, which
 	// would then sign before any verifier has it cached. The scenario
 	// rotates first, so that a standby has been published for the lead.
-	j, err := r.Store.ReadJournal(ctx, keyrotation.SetRef{Issuer: r.Issuer, Set: keyrotation.SetIDToken})
+	kid, err := env.Keys.ActiveKid(ctx)
 	if err != nil {
-		return fmt.Errorf("revoke: no rotation journal (rotate before revoking): %w", err)
-	}
-	active := j.Active()
-	if active == nil {
-		return errors.New("revoke: no active key in the journal")
+		return fmt.Errorf("revoke: %w", err)
 	}
 	f.mu.Lock()
-	f.observed = Observation{Revoked: []string{active.Kid}}
+	f.observed = Observation{Revoked: []string{kid}}
 	f.mu.Unlock()
 	start := time.Now()
-	rep, err := r.Revoke(ctx, active.Kid, "chaos: emergency revoke under load", 30*time.Second)
+	rep, err := env.Keys.Revoke(ctx, kid, "chaos: emergency revoke under load", 30*time.Second)
 	if rep.Promoted != "" {
 		f.mu.Lock()
 		f.observed.Promotions = append(f.observed.Promotions, chaos.Promotion{Kid: rep.Promoted, Start: start, End: time.Now()})
@@ -390,7 +410,7 @@ func (f *Revoke) Inject(ctx context.Context, env Env) error {
 	if rep.PromotedBeforeLead {
 		early = " (before its lead: verifiers may not have it cached)"
 	}
-	env.logf("revoked %s: %s signs%s; gone everywhere after %s", active.Kid, rep.Promoted, early, rep.GoneEverywhere)
+	env.logf("revoked %s: %s signs%s; gone everywhere after %s", kid, rep.Promoted, early, rep.GoneEverywhere)
 	return nil
 }
 func (*Revoke) Heal(ctx context.Context, env Env) error { return nil }

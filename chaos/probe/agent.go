@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/net/html"
+	"github.com/idstack/idstack/internal/webform"
 )
 
 // agent is a browser-like HTTP client: a fresh cookie jar, redirects
@@ -67,12 +67,12 @@ func (a *agent) get(ctx context.Context, u string) (page, error) {
 	return a.do(req)
 }
 
-func (a *agent) post(ctx context.Context, base *url.URL, f form) (page, error) {
-	target, err := base.Parse(f.action)
+func (a *agent) post(ctx context.Context, base *url.URL, f webform.Form) (page, error) {
+	target, err := base.Parse(f.Action)
 	if err != nil {
-		return page{}, fmt.Errorf("form action %q: %w", f.action, err)
+		return page{}, fmt.Errorf("form action %q: %w", f.Action, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(f.fields.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(f.Fields.Encode()))
 	if err != nil {
 		return page{}, err
 	}
@@ -80,50 +80,6 @@ func (a *agent) post(ctx context.Context, base *url.URL, f form) (page, error) {
 	return a.do(req)
 }
 
-// form is an HTML form: its action and its inputs' values.
-type form struct {
-	action string
-	fields url.Values
-}
-
 // formWith returns the first form on the page that has an input named
 // field.
-func formWith(body, field string) (form, error) {
-	doc, err := html.Parse(strings.NewReader(body))
-	if err != nil {
-		return form{}, err
-	}
-	var forms []form
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			attr := map[string]string{}
-			checked := false
-			for _, a := range n.Attr {
-				attr[a.Key] = a.Val
-				if a.Key == "checked" {
-					checked = true
-				}
-			}
-			cur := len(forms) - 1
-			switch {
-			case n.Data == "form":
-				forms = append(forms, form{action: attr["action"], fields: url.Values{}})
-			case n.Data == "input" && cur >= 0 && attr["name"] != "":
-				if attr["type"] != "checkbox" || checked {
-					forms[cur].fields.Add(attr["name"], attr["value"])
-				}
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	for _, f := range forms {
-		if _, ok := f.fields[field]; ok {
-			return f, nil
-		}
-	}
-	return form{}, fmt.Errorf("no form with %s on the page", field)
-}
+func formWith(body, field string) (webform.Form, error) { return webform.With(body, field) }

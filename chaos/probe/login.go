@@ -60,9 +60,9 @@ func login(ctx context.Context, a *agent, c Client, region, email, password stri
 		if err != nil {
 			return Tokens{}, fmt.Errorf("%w: login page (%d at %s): %v", ErrLogin, p.status, p.url.Path, err)
 		}
-		f.fields.Set("identifier", email)
-		f.fields.Set("password", password)
-		f.fields.Set("method", "password")
+		f.Fields.Set("identifier", email)
+		f.Fields.Set("password", password)
+		f.Fields.Set("method", "password")
 		if fl.page, err = a.post(ctx, p.url, f); err != nil {
 			return Tokens{}, fmt.Errorf("%w: submit: %v", ErrLogin, err)
 		}
@@ -109,7 +109,7 @@ func (fl *authorization) finish(ctx context.Context, a *agent) (Tokens, error) {
 		if err != nil {
 			return Tokens{}, fmt.Errorf("%w: consent page: %v", ErrLogin, err)
 		}
-		cf.fields.Set("action", "accept")
+		cf.Fields.Set("action", "accept")
 		if p, err = a.post(ctx, p.url, cf); err != nil {
 			return Tokens{}, fmt.Errorf("%w: consent: %v", ErrLogin, err)
 		}
@@ -207,9 +207,9 @@ func Register(ctx context.Context, hc *http.Client, bridge, email, password stri
 	if err != nil {
 		return fmt.Errorf("registration page (%d at %s): %w", p.status, p.url.Path, err)
 	}
-	f.fields.Set("traits.email", email)
-	f.fields.Set("password", password)
-	f.fields.Set("method", "password")
+	f.Fields.Set("traits.email", email)
+	f.Fields.Set("password", password)
+	f.Fields.Set("method", "password")
 	start := time.Now()
 	if p, err = a.post(ctx, p.url, f); err != nil {
 		return fmt.Errorf("submit after %s: %w", time.Since(start).Round(time.Millisecond), err)

@@ -7,6 +7,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,9 +72,52 @@ func (l *Local) Name() string { return "local:" + l.Stack.Topology.Name }
 // Env is the stack's environment.
 func (l *Local) Env() e2e.Env { return e2e.FromTopology(l.Stack.Topology, l.Stack.DatabaseURL) }
 
-// Faults is what faults act on.
+// Faults is what faults act on: the injector for nodes, the stack's
+// naming for replicas and roles, the rotator for keys.
 func (l *Local) Faults() fault.Env {
-	return fault.Env{Stack: l.Stack, Injector: l.Injector, Rotator: l.rotator}
+	return fault.Env{Topology: l.Stack.Topology, Nodes: l.Injector, Names: names{l.Stack}, Keys: keys{l.rotator}}
+}
+
+// names is the stack's naming scheme as fault.Names.
+type names struct{ s *stack.Stack }
+
+func (n names) Replica(region, service string, i int) string {
+	return n.s.ReplicaName(region, service, i)
+}
+
+func (n names) WithRole(ctx context.Context, role string) ([]string, error) {
+	nodes, err := n.s.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, node := range nodes {
+		if node.Role == role {
+			out = append(out, node.Name)
+		}
+	}
+	return out, nil
+}
+
+// keys is the rotator as fault.Keys.
+type keys struct{ r *keyrotation.Rotator }
+
+func (k keys) Step(ctx context.Context) ([]keyrotation.Outcome, error) { return k.r.Step(ctx) }
+
+func (k keys) ActiveKid(ctx context.Context) (string, error) {
+	j, err := k.r.Store.ReadJournal(ctx, keyrotation.SetRef{Issuer: k.r.Issuer, Set: keyrotation.SetIDToken})
+	if err != nil {
+		return "", fmt.Errorf("no rotation journal (rotate before revoking): %w", err)
+	}
+	active := j.Active()
+	if active == nil {
+		return "", errors.New("no active key in the journal")
+	}
+	return active.Kid, nil
+}
+
+func (k keys) Revoke(ctx context.Context, kid, reason string, wait time.Duration) (keyrotation.RevokeReport, error) {
+	return k.r.Revoke(ctx, kid, reason, wait)
 }
 
 // KeyLead is the rotation policy's lead.

@@ -321,11 +321,9 @@ func withoutShortID(aliases []string, id string) []string {
 }
 
 // WANNetwork is the name of the stack's WAN network.
-func (i *Injector) WANNetwork() string { return i.topology.Name + "-wan" }
+func (i *Injector) WANNetwork() string { return i.topology.WANNetwork() }
 
-func (i *Injector) regionNode(region, role string) string {
-	return i.topology.Name + "-" + region + "-" + role
-}
+func (i *Injector) regionNode(region, role string) string { return i.topology.RegionNode(region, role) }
 
 // CutRegion cuts region off the WAN: its gateway (database, SMTP) and its
 // edge (reached by the global edge) leave the WAN network. Healing puts both

@@ -148,14 +148,15 @@ func bridgeArgs(t infra.Topology, r string) []string {
 	}
 }
 
-// Names of networks, volumes and containers.
-func (s *Stack) wanNetwork() string               { return s.Topology.Name + "-wan" }
-func (s *Stack) regionNetwork(r string) string    { return s.Topology.Name + "-" + r }
+// Names of networks, volumes and containers: the scheme is the
+// topology's (infra.Topology), shared with fault injection.
+func (s *Stack) wanNetwork() string               { return s.Topology.WANNetwork() }
+func (s *Stack) regionNetwork(r string) string    { return s.Topology.RegionNetwork(r) }
 func (s *Stack) volume(what string) string        { return s.Topology.Name + "-" + what }
-func (s *Stack) globalName(role string) string    { return s.Topology.Name + "-" + role }
-func (s *Stack) regionName(r, role string) string { return s.Topology.Name + "-" + r + "-" + role }
+func (s *Stack) globalName(role string) string    { return s.Topology.GlobalNode(role) }
+func (s *Stack) regionName(r, role string) string { return s.Topology.RegionNode(r, role) }
 func (s *Stack) replicaName(r, svc string, i int) string {
-	return fmt.Sprintf("%s-%s-%s-%d", s.Topology.Name, r, svc, i)
+	return s.Topology.ReplicaNode(r, svc, i)
 }
 
 // networks lists every network the stack creates.
