@@ -287,7 +287,8 @@ func sortedKV(m map[string]string) []kv {
 }
 
 // Summary is one line for a person comparing runs: the verdict, the tally,
-// the load plan, the lowest judged success rate, the largest steady-state
+// the load plan, the lowest success rate an SLO judged (a scenario with no
+// success floor is left out), the largest steady-state
 // p50 ratio, the peak machine and harness CPU, and the wall time.
 func Summary(r chaos.SuiteResult) string {
 	var b strings.Builder
@@ -302,7 +303,7 @@ func Summary(r chaos.SuiteResult) string {
 		if res.NotRun != "" || res.Measurements.Attempts == 0 {
 			continue
 		}
-		if rate, _, _ := check.Basis(res.Measurements, res.SLO); rate < lowest {
+		if rate, _, _ := check.Basis(res.Measurements, res.SLO); res.SLO.MinSuccess > 0 && rate < lowest {
 			lowest, lowestAt = rate, scenarioName(res)
 		}
 		if s := res.Steady; s != nil {
@@ -313,7 +314,7 @@ func Summary(r chaos.SuiteResult) string {
 		}
 	}
 	if lowestAt != "" {
-		fmt.Fprintf(&b, "; lowest success %s (%s)", fmtPct(lowest), lowestAt)
+		fmt.Fprintf(&b, "; lowest judged success %s (%s)", fmtPct(lowest), lowestAt)
 	}
 	if steady > 0 {
 		fmt.Fprintf(&b, "; steady p50 at most %sx quiet", trimFloat(steady, 2))

@@ -462,7 +462,7 @@ func TestSummary(t *testing.T) {
 	r.Results[0].CPU = &chaos.CPUUse{Machine: 0.52, Harness: 0.06, Cores: 2}
 	got := Summary(r)
 	for _, want := range []string{"FAIL: 1 of 3 scenarios run passed, 1 not run", "capacity 5 password and 17.6 session logins/s, probes at 35%",
-		"lowest success", "steady p50 at most 1.03x quiet", "CPU peak 52% machine, 6% harness", "wall 6m50s"} {
+		"lowest judged success", "steady p50 at most 1.03x quiet", "CPU peak 52% machine, 6% harness", "wall 6m50s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary %q lacks %q", got, want)
 		}
