@@ -79,6 +79,14 @@ type Promotion struct {
 	End   time.Time `json:"end"`
 }
 
+// Revocation is a key revoked on purpose, between Start and End (the
+// revoke call): tokens it signed before End are meant to stop verifying.
+type Revocation struct {
+	Kid   string    `json:"kid"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
 // RegistrationRead is one acknowledged registration looked up in the
 // identity store after the run.
 type RegistrationRead struct {
@@ -119,9 +127,11 @@ type History struct {
 	// KeyLead is how long a key must be published before it signs (the
 	// rotation policy's lead); 0 when nothing rotates.
 	KeyLead time.Duration `json:"key_lead,omitempty"`
-	// Revoked lists kids revoked on purpose during the run: tokens they
-	// signed are meant to stop verifying.
-	Revoked []string `json:"revoked,omitempty"`
+	// Revoked lists kids revoked on purpose during the run, and
+	// Revocations when: tokens they signed before the revoke are meant to
+	// stop verifying.
+	Revoked     []string     `json:"revoked,omitempty"`
+	Revocations []Revocation `json:"revocations,omitempty"`
 	// Promotions are the key promotions the scenario's rotation made.
 	Promotions []Promotion `json:"promotions,omitempty"`
 	// ReadBack is every acknowledged registration, looked up after heal.
@@ -163,7 +173,8 @@ type Percentiles struct {
 
 // Measurements are the figures of a run.
 type Measurements struct {
-	// SuccessRate of logins (HTTP and browser) over the whole run.
+	// SuccessRate of logins (password, session and browser) over the whole
+	// run.
 	SuccessRate float64 `json:"success_rate"`
 	Attempts    int     `json:"attempts"`
 	Failures    int     `json:"failures"`

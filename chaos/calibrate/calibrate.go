@@ -73,6 +73,10 @@ type Need struct {
 	Headroom float64
 }
 
+// ErrUnresolved is an override that samples too rarely for the windows the
+// SLOs judge (a window is then passed for want of evidence).
+var ErrUnresolved = errors.New("probe load too sparse for the SLO windows")
+
 // ErrOverloaded is a plan or an override that would use more of the
 // measured capacity than the headroom allows.
 var ErrOverloaded = errors.New("probe load beyond the headroom")
@@ -125,6 +129,9 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 			return load, fmt.Errorf("override of unknown flag %q", o.Flag)
 		}
 		load.Overridden = append(load.Overridden, fmt.Sprintf("--%s %s", o.Flag, o.Every))
+	}
+	if r.SessionEvery <= 0 || r.SessionEvery > need.Window/2 {
+		return load, fmt.Errorf("%w: session logins every %s cannot resolve the %s windows the scenarios judge (want at most every %s)", ErrUnresolved, r.SessionEvery, need.Window, need.Window/2)
 	}
 	load.LoginEvery, load.SessionEvery, load.RegisterEvery, load.BrowserEvery = r.LoginEvery, r.SessionEvery, r.RegisterEvery, r.BrowserEvery
 	load.Utilisation = utilisation(c, need.Regions, r)
@@ -210,16 +217,19 @@ func Throughput(ctx context.Context, b Burst, op Op) (float64, error) {
 	return float64(done) / elapsed.Seconds(), nil
 }
 
-// Quiet runs op n times one after another and returns the latencies'
-// percentiles; any failure fails it.
+// Quiet runs op once to warm up (connections, caches), then n times one
+// after another, and returns those n latencies' percentiles; any failure
+// fails it.
 func Quiet(ctx context.Context, n int, op Op) (chaos.Percentiles, error) {
 	var d []time.Duration
-	for i := range n {
+	for i := range n + 1 {
 		start := time.Now()
 		if err := op(ctx, 0); err != nil {
-			return chaos.Percentiles{}, fmt.Errorf("quiet login %d of %d: %w", i+1, n, err)
+			return chaos.Percentiles{}, fmt.Errorf("quiet login %d of %d: %w", i+1, n+1, err)
 		}
-		d = append(d, time.Since(start))
+		if i > 0 {
+			d = append(d, time.Since(start))
+		}
 	}
 	return Percentiles(d), nil
 }

@@ -115,3 +115,15 @@ func TestQuiet(t *testing.T) {
 		t.Errorf("Percentiles = %+v", got)
 	}
 }
+
+// An override that samples too rarely for the windows is refused: the
+// windows would pass for want of evidence.
+func TestPlanRefusesOverridesThatCannotResolveTheWindows(t *testing.T) {
+	need := Need{Regions: 3, Window: 2 * time.Second, Headroom: DefaultHeadroom}
+	for _, every := range []time.Duration{0, 5 * time.Second} {
+		_, err := Plan(machine, need, []Override{{Flag: "session-every", Every: every}})
+		if !errors.Is(err, ErrUnresolved) {
+			t.Errorf("--session-every %s: got %v, want ErrUnresolved", every, err)
+		}
+	}
+}

@@ -111,7 +111,8 @@ func lostRegistrations(h chaos.History) chaos.CheckResult {
 }
 
 // tokensVerify fails on every token the verifier rejected, but for those
-// signed by a key revoked on purpose and those whose only fault is a kid
+// a key revoked on purpose signed before its revoke ended (a token it
+// signed after is a failure like any other) and those whose only fault is a kid
 // naming another published key than the one that signed (SignedBy: the
 // verifier sets it only once that key's signature, the issuer, the
 // audience and the expiry all held; kidNamesSigner judges those).
@@ -123,11 +124,27 @@ func tokensVerify(h chaos.History) chaos.CheckResult {
 			continue
 		}
 		n++
-		if !e.OK && e.SignedBy == "" && !slices.Contains(h.Revoked, e.Kid) {
+		if !e.OK && e.SignedBy == "" && !revokedBefore(h, e) {
 			problems = append(problems, fmt.Sprintf("%s: token (kid %s) failed: %s", e.Start.Format(time.TimeOnly), short(e.Kid), e.Err))
 		}
 	}
 	return result(TokensVerify, problems, fmt.Sprintf("%d tokens verified", n))
+}
+
+// revokedBefore says whether e's token was signed by a key revoked on
+// purpose, before the revoke ended. A history without revocation instants
+// (reports kept from before they were recorded) names the kids only.
+func revokedBefore(h chaos.History, e chaos.Event) bool {
+	signedAt := e.ExchangeEnd
+	if signedAt.IsZero() {
+		signedAt = e.Start
+	}
+	for _, r := range h.Revocations {
+		if r.Kid == e.Kid && signedAt.Before(r.End) {
+			return true
+		}
+	}
+	return len(h.Revocations) == 0 && slices.Contains(h.Revoked, e.Kid)
 }
 
 // kidNamesSigner lists the tokens another published key signed than the
@@ -157,16 +174,41 @@ func kidNamesSigner(h chaos.History) chaos.CheckResult {
 	return r
 }
 
+// promotedWhileCodeOut finds the promotion of e's signer that the
+// defect explains: the code came back before the promotion's step ended
+// (the instant Hydra switched lies somewhere in the step) and the exchange
+// ended after it began, and the kid the token names is the key that
+// signed before it: the one the previous promotion made active, or, for
+// the scenario's first promotion, a key no promotion of the run made
+// active (one that signed before the run).
 func promotedWhileCodeOut(h chaos.History, e chaos.Event) (chaos.Promotion, bool) {
 	if e.CodeAt.IsZero() || e.ExchangeEnd.IsZero() {
 		return chaos.Promotion{}, false
 	}
-	for _, p := range h.Promotions {
-		if p.Kid == e.SignedBy && e.CodeAt.Before(p.End) && e.ExchangeEnd.After(p.Start) {
+	for i, p := range h.Promotions {
+		if p.Kid != e.SignedBy || !e.CodeAt.Before(p.End) || !e.ExchangeEnd.After(p.Start) {
+			continue
+		}
+		if previousSigner(h.Promotions, i) == e.Kid {
+			return p, true
+		}
+		if previousSigner(h.Promotions, i) == "" && !slices.ContainsFunc(h.Promotions, func(q chaos.Promotion) bool { return q.Kid == e.Kid }) {
 			return p, true
 		}
 	}
 	return chaos.Promotion{}, false
+}
+
+// previousSigner is the kid the promotion before promotions[i] (by time)
+// made active, "" when there is none.
+func previousSigner(promotions []chaos.Promotion, i int) string {
+	prev, kid := time.Time{}, ""
+	for j, q := range promotions {
+		if j != i && !q.End.After(promotions[i].Start) && q.End.After(prev) {
+			prev, kid = q.End, q.Kid
+		}
+	}
+	return kid
 }
 
 // prematureKeys judges the key that actually signed each token (the
@@ -229,9 +271,13 @@ func regionsServeAfterHeal(h chaos.History) chaos.CheckResult {
 	return result(RegionsServeAfter, problems, "every region signed someone in after heal")
 }
 
-// loginRegions lists the regions logins were probed in.
+// loginRegions lists the regions probed (h.Regions) and any other region
+// a login names.
 func loginRegions(h chaos.History) []string {
 	set := map[string]bool{}
+	for _, r := range h.Regions {
+		set[r] = true
+	}
 	for _, e := range h.Events {
 		if isLogin(e) {
 			set[e.Region] = true

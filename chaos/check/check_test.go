@@ -214,6 +214,7 @@ func TestKidMismatchOutsideAPromotionIsNotTolerated(t *testing.T) {
 		{"another key promoted", []chaos.Promotion{{Kid: "other", Start: promo.Start, End: promo.End}}, []chaos.Event{fits}},
 		{"no instants recorded", []chaos.Promotion{promo}, []chaos.Event{{Probe: chaos.ProbeVerify, Region: "eu", Start: at, Kid: "old-kid", SignedBy: "new-kid"}}},
 		{"one fits, one does not", []chaos.Promotion{promo}, []chaos.Event{fits, mismatch(at, at.Add(-300*time.Millisecond), at.Add(-200*time.Millisecond))}},
+		{"the kid names a key that did not sign before the promotion", []chaos.Promotion{{Kid: "third-kid", Start: at.Add(-5 * time.Second), End: at.Add(-4 * time.Second)}, promo}, []chaos.Event{fits}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := base
@@ -285,5 +286,27 @@ func TestSuccessLeavesOutExemptRegions(t *testing.T) {
 	s.Exempt = nil
 	if c := SLO(m, s)[0]; c.OK {
 		t.Errorf("with no region exempt, got %+v, want 70%% to fail", c)
+	}
+}
+
+// A token a revoked key signed before its revoke is meant to fail; one it
+// signed after the revoke ended is a failure like any other.
+func TestRevokedKeyExcusesOnlyTokensSignedBeforeTheRevoke(t *testing.T) {
+	h := load(t, "failover.json")
+	at := h.Healed.Add(-time.Second)
+	h.Revocations = []chaos.Revocation{{Kid: "k1", Start: at.Add(-time.Second), End: at}}
+	h.Revoked = []string{"k1"}
+	bad := func(signed time.Time) chaos.Event {
+		return chaos.Event{Probe: chaos.ProbeVerify, Region: "eu", Start: signed.Add(time.Second), Kid: "k1", ExchangeEnd: signed, Err: "signature: revoked"}
+	}
+	before := h
+	before.Events = append(append([]chaos.Event(nil), h.Events...), bad(at.Add(-2*time.Second)))
+	if c := find(t, Judge(before, slo).Checks, TokensVerify); !c.OK {
+		t.Errorf("a token signed before the revoke failed the check: %s", c.Detail)
+	}
+	after := h
+	after.Events = append(append([]chaos.Event(nil), h.Events...), bad(at.Add(time.Second)))
+	if c := find(t, Judge(after, slo).Checks, TokensVerify); c.OK {
+		t.Error("a token the revoked key signed after the revoke was excused")
 	}
 }

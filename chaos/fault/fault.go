@@ -85,17 +85,17 @@ type Fault interface {
 }
 
 // Observation is what a fault saw happen that the checks need: key
-// promotions (with the span in which each took effect) and kids revoked
+// promotions (with the span in which each took effect) and keys revoked
 // on purpose. The runner joins it into the history.
 type Observation struct {
-	Promotions []chaos.Promotion
-	Revoked    []string
+	Promotions  []chaos.Promotion
+	Revocations []chaos.Revocation
 }
 
 // Join is o and p together.
 func (o Observation) Join(p Observation) Observation {
 	return Observation{Promotions: append(append([]chaos.Promotion(nil), o.Promotions...), p.Promotions...),
-		Revoked: append(append([]string(nil), o.Revoked...), p.Revoked...)}
+		Revocations: append(append([]chaos.Revocation(nil), o.Revocations...), p.Revocations...)}
 }
 
 // Reporter is a fault that observes something: the scheduler asks it once
@@ -338,13 +338,19 @@ func (f *Rotate) Inject(ctx context.Context, env Env) error {
 	return nil
 }
 func (f *Rotate) Heal(ctx context.Context, env Env) error {
+	// The loop's steps record under f.mu: wait for it without holding it.
 	f.mu.Lock()
-	if f.cancel != nil {
-		f.cancel()
-		<-f.done
-		f.cancel = nil
-	}
+	cancel, done := f.cancel, f.done
+	f.cancel = nil
 	f.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return fmt.Errorf("rotation loop did not stop: %w", ctx.Err())
+		}
+	}
 	// The last step must succeed; the faults healed before it (Vault
 	// restarted) may still be coming up, so it is retried until ctx ends.
 	var err error
@@ -393,16 +399,15 @@ func (f *Revoke) Inject(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	f.mu.Lock()
-	f.observed = Observation{Revoked: []string{kid}}
-	f.mu.Unlock()
 	start := time.Now()
 	rep, err := env.Keys.Revoke(ctx, kid, "chaos: emergency revoke under load", 30*time.Second)
+	end := time.Now()
+	f.mu.Lock()
+	f.observed = Observation{Revocations: []chaos.Revocation{{Kid: kid, Start: start, End: end}}}
 	if rep.Promoted != "" {
-		f.mu.Lock()
-		f.observed.Promotions = append(f.observed.Promotions, chaos.Promotion{Kid: rep.Promoted, Start: start, End: time.Now()})
-		f.mu.Unlock()
+		f.observed.Promotions = append(f.observed.Promotions, chaos.Promotion{Kid: rep.Promoted, Start: start, End: end})
 	}
+	f.mu.Unlock()
 	if err != nil {
 		return err
 	}

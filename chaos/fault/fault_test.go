@@ -51,9 +51,14 @@ type fakeKeys struct {
 	steps  int
 	active string
 	fail   error
+	slow   time.Duration // each step takes this long
 }
 
 func (k *fakeKeys) Step(context.Context) ([]keyrotation.Outcome, error) {
+	k.mu.Lock()
+	slow := k.slow
+	k.mu.Unlock()
+	time.Sleep(slow)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.fail != nil {
@@ -162,7 +167,27 @@ func TestRevokeObservesTheRevokedAndPromotedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	obs := f.Observed()
-	if !slices.Equal(obs.Revoked, []string{"kid-b"}) || len(obs.Promotions) != 1 || obs.Promotions[0].Kid != "standby" {
+	if len(obs.Revocations) != 1 || obs.Revocations[0].Kid != "kid-b" || obs.Revocations[0].End.Before(obs.Revocations[0].Start) ||
+		len(obs.Promotions) != 1 || obs.Promotions[0].Kid != "standby" {
 		t.Errorf("observed %+v, want kid-b revoked and the standby promoted", obs)
+	}
+}
+
+// A heal that comes while a step is running waits for that step without
+// deadlocking on the lock the step records its promotions under.
+func TestRotateHealsWhileAStepRuns(t *testing.T) {
+	e, _, k := env()
+	f := &Rotate{Every: 10 * time.Millisecond}
+	if err := f.Inject(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	k.mu.Lock()
+	k.slow = 200 * time.Millisecond
+	k.mu.Unlock()
+	time.Sleep(50 * time.Millisecond) // a slow step is under way
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.Heal(ctx, e); err != nil {
+		t.Fatalf("heal: %v", err)
 	}
 }

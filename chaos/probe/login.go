@@ -18,8 +18,8 @@ import (
 // Client is the OAuth2 client the HTTP probes sign in with.
 type Client struct {
 	ID, Secret, RedirectURL string
-	// AuthURL maps a region ("" for the global name) to the authorization
-	// endpoint the probe starts at.
+	// AuthURL maps a region (Global for the global name) to the
+	// authorization endpoint the probe starts at.
 	AuthURL map[string]string
 	// TokenURL is the issuer's token endpoint.
 	TokenURL string

@@ -248,13 +248,13 @@ func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next 
 	}
 }
 
-// loginsInFlight bounds each region's open login loop: at the default
-// rate (one a second) four in flight absorb answers of up to 4 s without
-// a skipped tick.
+// loginsInFlight bounds each region's open password-login loop: four in
+// flight absorb answers of up to four periods without a skipped tick.
 const loginsInFlight = 4
 
-// opContext bounds one operation; an operation cut short by the end of the
-// run is not recorded.
+// opContext bounds one operation to 15 s. It outlives the run's context,
+// so an operation under way when the traffic stops finishes and is
+// recorded.
 func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 }

@@ -46,7 +46,7 @@ type scenarioView struct {
 	ID, Name, Verdict, VerdictClass string
 	Seed                            int64
 	Replay                          string
-	Aborted                         string // the "aborted: ..." or "skipped: ..." line
+	Aborted                         string // the "aborted: ..." or "not run: ..." line
 	KeyLead                         string
 	Revoked                         []string
 	Start, FaultsStart, Healed, End string

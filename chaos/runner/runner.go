@@ -69,8 +69,8 @@ type Options struct {
 	KeyPollEvery  time.Duration
 	// Headroom is the share of the measured capacity the probes may use.
 	Headroom float64
-	// SteadyFactor bounds the warm-up's login p95 over the quiet
-	// baseline's.
+	// SteadyFactor bounds the warm-up's password-login p95 and
+	// session-login p50 over the quiet baseline's (check.Steady).
 	SteadyFactor float64
 	// VerifierTTL is how long the token verifier caches the JWKS.
 	VerifierTTL time.Duration
@@ -333,8 +333,14 @@ func planLoad(ctx context.Context, f *fixture, scenarios []scenario.Scenario, o 
 	if c.FullPerSecond, err = calibrate.Throughput(ctx, calibrate.Burst{Workers: 4, Max: 24, For: 10 * time.Second}, full); err != nil {
 		return chaos.Load{}, fmt.Errorf("%w: calibration: password logins: %w", ErrSteadyState, err)
 	}
-	if c.SessionPerSecond, err = calibrate.Throughput(ctx, calibrate.Burst{Workers: len(sessions), Max: 150, For: 8 * time.Second}, session); err != nil {
-		return chaos.Load{}, fmt.Errorf("%w: calibration: session logins: %w", ErrSteadyState, err)
+	// What the stack sustains is the best of three short bursts: a burst
+	// that another process on the machine slowed measures that process.
+	for range 3 {
+		rate, err := calibrate.Throughput(ctx, calibrate.Burst{Workers: len(sessions), Max: 100, For: 5 * time.Second}, session)
+		if err != nil {
+			return chaos.Load{}, fmt.Errorf("%w: calibration: session logins: %w", ErrSteadyState, err)
+		}
+		c.SessionPerSecond = max(c.SessionPerSecond, rate)
 	}
 	use := cpu.Stop()
 	c.CPU = &use
@@ -434,15 +440,30 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	trafficDone.Add(1)
 	go func() { defer trafficDone.Done(); tr.Run(tctx) }()
 	stopProgress := progress(o, rec, h.Start)
+	judgedFrom := h.Start
 	finish := func() {
 		stopTraffic()
 		trafficDone.Wait()
 		stopProgress()
 		h.End = time.Now()
-		h.Events, h.Keys, h.SkippedTicks = rec.Events(), rec.Keys(), rec.SkippedTicks()
+		h.Keys, h.SkippedTicks = rec.Keys(), rec.SkippedTicks()
+		// Warm-up windows the steady state refused are the stack's, not
+		// a fault's: the judged history starts at the accepted window.
+		h.Start = judgedFrom
+		for _, e := range rec.Events() {
+			if !e.Start.Before(judgedFrom) {
+				h.Events = append(h.Events, e)
+			}
+		}
 	}
 
-	steady := warmUp(ctx, rec, o, load)
+	steady, from := warmUp(ctx, rec, o, load)
+	judgedFrom = from
+	if ctx.Err() != nil {
+		finish()
+		cpu.Stop()
+		return notRun(sc, o, "interrupted during the warm-up"), ctx.Err()
+	}
 	if !steady.OK {
 		finish()
 		use := cpu.Stop()
@@ -451,7 +472,10 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	}
 	s := schedule(ctx, fenv, sc.Faults, o.logf)
 	h.Faults, h.FaultsStart, h.Healed = s.Windows, s.FaultsStart, s.Healed
-	h.Promotions, h.Revoked = s.Observed.Promotions, s.Observed.Revoked
+	h.Promotions, h.Revocations = s.Observed.Promotions, s.Observed.Revocations
+	for _, r := range h.Revocations {
+		h.Revoked = append(h.Revoked, r.Kid)
+	}
 	if !h.Healed.IsZero() && s.HealErr == nil {
 		sleep(ctx, o.Settle)
 	}
@@ -463,7 +487,8 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	}
 	healErr = errors.Join(s.HealErr, healErr)
 	h.HealthAfter = waitHealthy(ctx, target, 60*time.Second)
-	h.ReadBack = readBack(ctx, env.IdentityExists, check.Acknowledged(h.Events))
+	// Read back also when interrupted: an acknowledgement is a promise.
+	h.ReadBack = readBack(context.WithoutCancel(ctx), env.IdentityExists, check.Acknowledged(h.Events))
 	res := check.Judge(h, sc.SLO)
 	res.Steady, res.CPU = &steady, &use
 	if s.InjectErr != nil || healErr != nil {
@@ -478,15 +503,17 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 
 // warmUp lets the probes run for o.Warmup and judges that window's steady
 // state; a stack that is still settling gets up to maxWarmups windows
-// before it is refused.
-func warmUp(ctx context.Context, rec *probe.Recorder, o Options, load chaos.Load) chaos.SteadyState {
+// before it is refused. It returns the verdict and when the last window
+// judged began.
+func warmUp(ctx context.Context, rec *probe.Recorder, o Options, load chaos.Load) (chaos.SteadyState, time.Time) {
 	const maxWarmups = 3
 	var st chaos.SteadyState
+	var from time.Time
 	for n := 1; n <= maxWarmups; n++ {
-		from := time.Now()
+		from = time.Now()
 		sleep(ctx, o.Warmup)
 		if ctx.Err() != nil {
-			return chaos.SteadyState{Detail: "interrupted", Windows: n}
+			return chaos.SteadyState{Detail: "interrupted", Windows: n}, from
 		}
 		var window []chaos.Event
 		for _, e := range rec.Events() {
@@ -497,11 +524,11 @@ func warmUp(ctx context.Context, rec *probe.Recorder, o Options, load chaos.Load
 		st = check.Steady(window, load.QuietFull, load.QuietSession, o.SteadyFactor)
 		st.Windows = n
 		if st.OK {
-			return st
+			return st, from
 		}
 		o.logf("    steady state not met in warm-up window %d of %d: %s", n, maxWarmups, st.Detail)
 	}
-	return st
+	return st, from
 }
 
 // readBack looks every acknowledged registration up in the identity store.

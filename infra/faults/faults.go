@@ -445,7 +445,7 @@ func (i *Injector) gatewayProxies(ctx context.Context, region string) ([]*toxipr
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", name, err)
 	}
-	ep, ok := info.NetworkSettings.Networks[i.topology.Name+"-"+region]
+	ep, ok := info.NetworkSettings.Networks[i.topology.RegionNetwork(region)]
 	if !ok || ep.IPAddress == "" {
 		return nil, fmt.Errorf("gateway %s has no address in its region", name)
 	}

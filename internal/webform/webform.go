@@ -1,7 +1,7 @@
 // Package webform reads HTML forms the way a browser would submit them:
-// each form's action and the values of its named inputs (a checkbox only
-// when checked; buttons are left to the caller, who picks the one it
-// clicks). The chaos probes and the bridge's integration tests drive the
+// each form's action and the values of its named inputs (a checkbox or
+// radio only when checked; <button>s are left to the caller, who picks the
+// one it clicks; an <input type=submit> is read like any input). The chaos probes and the bridge's integration tests drive the
 // server-rendered pages through it.
 package webform
 
@@ -19,8 +19,9 @@ type Form struct {
 	Fields url.Values
 }
 
-// Parse returns every form on page, in document order. An input outside
-// any form is ignored.
+// Parse returns every form on page, in document order. An input before
+// the first form is ignored; one after a form's end is read into the last
+// form opened (the parser does not track where a form ends).
 func Parse(page string) ([]Form, error) {
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {

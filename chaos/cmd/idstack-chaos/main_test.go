@@ -109,6 +109,7 @@ func TestVerdictExitCodes(t *testing.T) {
 		{"one failed", chaos.SuiteResult{Results: []chaos.Result{pass, fail}}, nil, false, exitFailed},
 		{"a heal failed", chaos.SuiteResult{Results: []chaos.Result{fail}}, fmt.Errorf("x: %w", runner.ErrHealFailed), false, exitFailed},
 		{"steady state not met", chaos.SuiteResult{Results: []chaos.Result{pass}}, fmt.Errorf("x: %w", runner.ErrSteadyState), false, exitError},
+		{"a failed scenario, then the steady state not met", chaos.SuiteResult{Results: []chaos.Result{fail, {History: chaos.History{Scenario: "c"}, Aborted: "aborted: steady state not met"}}}, fmt.Errorf("c: %w", runner.ErrSteadyState), false, exitFailed},
 		{"a suite's scenario not run", chaos.SuiteResult{Results: []chaos.Result{pass, notRun}, Passed: true}, nil, false, exitPass},
 		{"a named scenario not run", chaos.SuiteResult{Results: []chaos.Result{notRun}}, nil, true, exitError},
 		{"a named scenario not run beside one that passed", chaos.SuiteResult{Results: []chaos.Result{pass, notRun}, Passed: true}, nil, true, exitError},

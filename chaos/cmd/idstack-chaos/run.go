@@ -29,6 +29,9 @@ func runRun(ctx context.Context, args []string) (err error) {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Named on the command line, not by --replay (a replayed suite has
+	// its not-run scenarios too).
+	named := c.Scenarios != ""
 	if err := c.validate(); err != nil {
 		return err
 	}
@@ -108,7 +111,7 @@ func runRun(ctx context.Context, args []string) (err error) {
 			return errors.Join(runErr, werr)
 		}
 	}
-	return verdictError(res, runErr, c.Scenarios != "")
+	return verdictError(res, runErr, named)
 }
 
 // verdictError is the run's outcome as the error the exit code follows:
@@ -118,13 +121,19 @@ func runRun(ctx context.Context, args []string) (err error) {
 // could not run, is an error (exit 2); else nil.
 func verdictError(res chaos.SuiteResult, runErr error, named bool) error {
 	var notRun []string
+	failed := false
 	for _, r := range res.Results {
-		if r.NotRun != "" {
+		switch {
+		case r.NotRun != "":
 			notRun = append(notRun, r.History.Scenario+": "+r.NotRun)
+		case !r.Passed && r.Aborted == "":
+			failed = true // it ran, and failed
 		}
 	}
 	switch {
-	case errors.Is(runErr, runner.ErrHealFailed):
+	case errors.Is(runErr, runner.ErrHealFailed), runErr != nil && failed:
+		// A scenario that ran and failed closes the gate, whatever
+		// stopped the run after it.
 		return fmt.Errorf("%w: %w", errGateClosed, runErr)
 	case runErr != nil:
 		return runErr
