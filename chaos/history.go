@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"slices"
 	"time"
 )
 
@@ -318,4 +319,22 @@ type SuiteResult struct {
 	Load     *Load             `json:"load,omitempty"`
 	Results  []Result          `json:"results"`
 	Passed   bool              `json:"passed"`
+}
+
+// PercentilesOf is the nearest-rank percentiles of d; zero when d is
+// empty.
+func PercentilesOf(d []time.Duration) Percentiles {
+	if len(d) == 0 {
+		return Percentiles{}
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	at := func(p int) time.Duration {
+		i := (len(d)*p + 99) / 100
+		if i > 0 {
+			i--
+		}
+		return d[i]
+	}
+	return Percentiles{N: len(d), P50: at(50), P95: at(95), P99: at(99)}
 }

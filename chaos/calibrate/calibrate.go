@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -231,22 +230,5 @@ func Quiet(ctx context.Context, n int, op Op) (chaos.Percentiles, error) {
 			d = append(d, time.Since(start))
 		}
 	}
-	return Percentiles(d), nil
-}
-
-// Percentiles of d (nearest rank); zero when d is empty.
-func Percentiles(d []time.Duration) chaos.Percentiles {
-	if len(d) == 0 {
-		return chaos.Percentiles{}
-	}
-	d = slices.Clone(d)
-	slices.Sort(d)
-	at := func(p int) time.Duration {
-		i := (len(d)*p + 99) / 100
-		if i > 0 {
-			i--
-		}
-		return d[i]
-	}
-	return chaos.Percentiles{N: len(d), P50: at(50), P95: at(95), P99: at(99)}
+	return chaos.PercentilesOf(d), nil
 }

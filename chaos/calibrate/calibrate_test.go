@@ -111,7 +111,7 @@ func TestQuiet(t *testing.T) {
 	if err != nil || p.N != 5 || p.P50 < time.Millisecond {
 		t.Errorf("got %+v, %v", p, err)
 	}
-	if got := Percentiles([]time.Duration{5, 1, 3, 2, 4}); got != (chaos.Percentiles{N: 5, P50: 3, P95: 5, P99: 5}) {
+	if got := chaos.PercentilesOf([]time.Duration{5, 1, 3, 2, 4}); got != (chaos.Percentiles{N: 5, P50: 3, P95: 5, P99: 5}) {
 		t.Errorf("Percentiles = %+v", got)
 	}
 }

@@ -316,7 +316,7 @@ func Measure(h chaos.History) chaos.Measurements {
 		m.SuccessRate = float64(m.Attempts-m.Failures) / float64(m.Attempts)
 	}
 	for p, d := range byPhase {
-		m.Latency[p] = percentiles(d)
+		m.Latency[p] = chaos.PercentilesOf(d)
 	}
 	for _, r := range loginRegions(h) {
 		var evs []chaos.Event
@@ -400,19 +400,6 @@ func recovery(h chaos.History, evs []chaos.Event) time.Duration {
 		}
 	}
 	return max(h.End.Sub(h.Healed), 0)
-}
-
-func percentiles(d []time.Duration) chaos.Percentiles {
-	d = slices.Clone(d)
-	slices.Sort(d)
-	at := func(p int) time.Duration {
-		i := (len(d)*p + 99) / 100
-		if i > 0 {
-			i--
-		}
-		return d[i]
-	}
-	return chaos.Percentiles{N: len(d), P50: at(50), P95: at(95), P99: at(99)}
 }
 
 // Basis is the success rate an SLO judges: that of the regions the

@@ -68,7 +68,7 @@ func Steady(events []chaos.Event, quietFull, quietSession chaos.Percentiles, fac
 			problems = append(problems, "no quiet baseline for "+kind)
 			return 0, 0
 		}
-		q := percentiles(d)
+		q := chaos.PercentilesOf(d)
 		p50, p95 = float64(q.P50)/float64(quiet.P50), float64(q.P95)/float64(quiet.P95)
 		switch {
 		case tail && p95 > factor:
