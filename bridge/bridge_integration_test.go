@@ -13,9 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -32,31 +30,23 @@ import (
 	bridgeory "github.com/idstack/idstack/bridge/ory"
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/infratest"
+	"github.com/idstack/idstack/internal/webagent"
 	"github.com/idstack/idstack/internal/webform"
 )
 
-// agent is a cookie-keeping HTTP client that stops at the relying party's
-// callback (which nothing serves: the test reads the code from the URL).
+// agent is a browser (internal/webagent) that stops at the relying
+// party's callback (which nothing serves: the test reads the code from the
+// URL), with helpers that fail the test.
 type agent struct {
-	t        testing.TB
-	top      infra.Topology
-	c        *http.Client
-	callback string
+	t   testing.TB
+	top infra.Topology
+	web *webagent.Agent
+	c   *http.Client
 }
 
 func newAgent(t testing.TB, top infra.Topology, callback string) *agent {
-	jar, _ := cookiejar.New(nil)
-	a := &agent{t: t, top: top, callback: callback}
-	c := top.HTTPClient(15 * time.Second)
-	c.Jar = jar
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), callback) || len(via) > 20 {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	a.c = c
-	return a
+	web := webagent.New(top.HTTPClient(15*time.Second), callback)
+	return &agent{t: t, top: top, web: web, c: web.HTTP}
 }
 
 func (a *agent) get(u string) (*http.Response, string) {
@@ -78,25 +68,15 @@ func (a *agent) post(u string, form url.Values) (*http.Response, string) {
 }
 
 // getE and postE return errors instead of failing the test, for use off
-// the test goroutine.
+// the test goroutine. The response's body is read and closed.
 func (a *agent) getE(u string) (*http.Response, string, error) {
-	resp, err := a.c.Get(u)
-	if err != nil {
-		return nil, "", fmt.Errorf("GET %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp, string(b), err
+	p, err := a.web.Get(context.Background(), u)
+	return p.Resp, p.Text, err
 }
 
 func (a *agent) postE(u string, form url.Values) (*http.Response, string, error) {
-	resp, err := a.c.PostForm(u, form)
-	if err != nil {
-		return nil, "", fmt.Errorf("POST %s: %w", u, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp, string(b), err
+	p, err := a.web.PostForm(context.Background(), u, form)
+	return p.Resp, p.Text, err
 }
 
 // form is an HTML form as a browser would submit it (internal/webform).

@@ -13,6 +13,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
+
+	"github.com/idstack/idstack/internal/webagent"
 )
 
 // Client is the OAuth2 client the HTTP probes sign in with.
@@ -49,21 +51,21 @@ func Login(ctx context.Context, hc *http.Client, c Client, region, email, passwo
 	return login(ctx, newAgent(hc, c.RedirectURL), c, region, email, password)
 }
 
-func login(ctx context.Context, a *agent, c Client, region, email, password string) (Tokens, error) {
+func login(ctx context.Context, a *webagent.Agent, c Client, region, email, password string) (Tokens, error) {
 	fl, err := startAuthorization(ctx, a, c, region)
 	if err != nil {
 		return Tokens{}, err
 	}
 	p := fl.page
 	if !fl.atCallback() {
-		f, err := formWith(p.body, "identifier")
+		f, err := formWith(p.Text, "identifier")
 		if err != nil {
-			return Tokens{}, fmt.Errorf("%w: login page (%d at %s): %v", ErrLogin, p.status, p.url.Path, err)
+			return Tokens{}, fmt.Errorf("%w: login page (%s): %v", ErrLogin, p.Describe(), err)
 		}
 		f.Fields.Set("identifier", email)
 		f.Fields.Set("password", password)
 		f.Fields.Set("method", "password")
-		if fl.page, err = a.post(ctx, p.url, f); err != nil {
+		if fl.page, err = a.Submit(ctx, p.URL(), f); err != nil {
 			return Tokens{}, fmt.Errorf("%w: submit: %v", ErrLogin, err)
 		}
 	}
@@ -77,10 +79,10 @@ type authorization struct {
 	c        Client
 	verifier string
 	state    string
-	page     page
+	page     webagent.Page
 }
 
-func startAuthorization(ctx context.Context, a *agent, c Client, region string) (*authorization, error) {
+func startAuthorization(ctx context.Context, a *webagent.Agent, c Client, region string) (*authorization, error) {
 	auth, ok := c.AuthURL[region]
 	if !ok {
 		return nil, fmt.Errorf("%w: no authorization endpoint for region %q", ErrLogin, region)
@@ -88,7 +90,7 @@ func startAuthorization(ctx context.Context, a *agent, c Client, region string) 
 	fl := &authorization{c: c, verifier: oauth2.GenerateVerifier(), state: rand.Text(), oc: oauth2.Config{ClientID: c.ID, ClientSecret: c.Secret, RedirectURL: c.RedirectURL,
 		Endpoint: oauth2.Endpoint{AuthURL: auth, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInHeader},
 		Scopes:   []string{"openid", "email"}}}
-	p, err := a.get(ctx, fl.oc.AuthCodeURL(fl.state, oauth2.S256ChallengeOption(fl.verifier), oauth2.SetAuthURLParam("nonce", rand.Text())))
+	p, err := a.Get(ctx, fl.oc.AuthCodeURL(fl.state, oauth2.S256ChallengeOption(fl.verifier), oauth2.SetAuthURLParam("nonce", rand.Text())))
 	if err != nil {
 		return nil, fmt.Errorf("%w: open: %v", ErrLogin, err)
 	}
@@ -97,28 +99,29 @@ func startAuthorization(ctx context.Context, a *agent, c Client, region string) 
 }
 
 func (fl *authorization) atCallback() bool {
-	return fl.page.location != "" && strings.HasPrefix(fl.page.location, fl.c.RedirectURL)
+	loc := fl.page.Location()
+	return loc != "" && strings.HasPrefix(loc, fl.c.RedirectURL)
 }
 
 // finish accepts consent when asked, reads the code off the callback and
 // exchanges it.
-func (fl *authorization) finish(ctx context.Context, a *agent) (Tokens, error) {
+func (fl *authorization) finish(ctx context.Context, a *webagent.Agent) (Tokens, error) {
 	p := fl.page
-	if p.location == "" && strings.HasSuffix(p.url.Path, "/consent") {
-		cf, err := formWith(p.body, "consent_challenge")
+	if p.Location() == "" && strings.HasSuffix(p.URL().Path, "/consent") {
+		cf, err := formWith(p.Text, "consent_challenge")
 		if err != nil {
-			return Tokens{}, fmt.Errorf("%w: consent page: %v", ErrLogin, err)
+			return Tokens{}, fmt.Errorf("%w: consent page (%s): %v", ErrLogin, p.Describe(), err)
 		}
 		cf.Fields.Set("action", "accept")
-		if p, err = a.post(ctx, p.url, cf); err != nil {
+		if p, err = a.Submit(ctx, p.URL(), cf); err != nil {
 			return Tokens{}, fmt.Errorf("%w: consent: %v", ErrLogin, err)
 		}
 	}
-	if !strings.HasPrefix(p.location, fl.c.RedirectURL) {
-		return Tokens{}, fmt.Errorf("%w: ended at %s (%d), not the callback", ErrLogin, p.url.Redacted(), p.status)
+	if !strings.HasPrefix(p.Location(), fl.c.RedirectURL) {
+		return Tokens{}, fmt.Errorf("%w: ended at %s, not the callback (%s)", ErrLogin, p.URL().Redacted(), p.Describe())
 	}
 	codeAt := time.Now()
-	back, err := url.Parse(p.location)
+	back, err := url.Parse(p.Location())
 	if err != nil || back.Query().Get("state") != fl.state {
 		return Tokens{}, fmt.Errorf("%w: callback state mismatch", ErrLogin)
 	}
@@ -126,7 +129,7 @@ func (fl *authorization) finish(ctx context.Context, a *agent) (Tokens, error) {
 		return Tokens{}, fmt.Errorf("%w: %s: %s", ErrLogin, e, back.Query().Get("error_description"))
 	}
 	exchangeStart := time.Now()
-	tok, err := fl.oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, a.c), back.Query().Get("code"), oauth2.VerifierOption(fl.verifier))
+	tok, err := fl.oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, a.HTTP), back.Query().Get("code"), oauth2.VerifierOption(fl.verifier))
 	exchangeEnd := time.Now()
 	if err != nil {
 		return Tokens{}, fmt.Errorf("%w: token exchange: %v", ErrLogin, err)
@@ -146,7 +149,7 @@ func (fl *authorization) finish(ctx context.Context, a *agent) (Tokens, error) {
 // password to hash. It is not safe for concurrent use (the flows' CSRF
 // cookies live in its jar): give each concurrent probe its own.
 type Session struct {
-	a      *agent
+	a      *webagent.Agent
 	c      Client
 	region string
 }
@@ -169,8 +172,8 @@ func (s *Session) Authorize(ctx context.Context) (Tokens, error) {
 		return Tokens{}, err
 	}
 	if !fl.atCallback() {
-		if _, err := formWith(fl.page.body, "identifier"); err == nil {
-			return Tokens{}, fmt.Errorf("%w: %w (%d at %s)", ErrLogin, ErrPasswordAsked, fl.page.status, fl.page.url.Path)
+		if _, err := formWith(fl.page.Text, "identifier"); err == nil {
+			return Tokens{}, fmt.Errorf("%w: %w (%s)", ErrLogin, ErrPasswordAsked, fl.page.Describe())
 		}
 	}
 	return fl.finish(ctx, s.a)
@@ -199,23 +202,23 @@ func peek(raw string) (sub, kid string, err error) {
 // client): acknowledged when the bridge shows the new user signed in.
 func Register(ctx context.Context, hc *http.Client, bridge, email, password string) error {
 	a := newAgent(hc, "")
-	p, err := a.get(ctx, bridge+"/registration")
+	p, err := a.Get(ctx, bridge+"/registration")
 	if err != nil {
 		return err
 	}
-	f, err := formWith(p.body, "traits.email")
+	f, err := formWith(p.Text, "traits.email")
 	if err != nil {
-		return fmt.Errorf("registration page (%d at %s): %w", p.status, p.url.Path, err)
+		return fmt.Errorf("registration page (%s): %w", p.Describe(), err)
 	}
 	f.Fields.Set("traits.email", email)
 	f.Fields.Set("password", password)
 	f.Fields.Set("method", "password")
 	start := time.Now()
-	if p, err = a.post(ctx, p.url, f); err != nil {
+	if p, err = a.Submit(ctx, p.URL(), f); err != nil {
 		return fmt.Errorf("submit after %s: %w", time.Since(start).Round(time.Millisecond), err)
 	}
-	if p.status != http.StatusOK || p.url.Path != "/" || !strings.Contains(p.body, email) {
-		return fmt.Errorf("registration ended at %s (%d)", p.url.Path, p.status)
+	if p.Status() != http.StatusOK || p.URL().Path != "/" || !strings.Contains(p.Text, email) {
+		return fmt.Errorf("registration ended at %s", p.Describe())
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"sort"
@@ -25,82 +27,90 @@ import (
 // (the global edge picks the region).
 const Global = "global"
 
-// Recorder keeps the events and key sightings of a run. It is safe for
-// concurrent use.
-type Recorder struct {
+// Report is what one run of the traffic observed.
+type Report struct {
+	// Events are the operations the run started, each with its outcome,
+	// ordered by start time. An operation under way when the run was
+	// stopped is waited for and included.
+	Events []chaos.Event
+	// Keys are the keys the JWKS poll saw, each with when it first did,
+	// oldest first.
+	Keys []chaos.KeySighting
+	// SkippedTicks counts, per loop, the ticks that started nothing
+	// because the loop was at its bound (nil when none were).
+	SkippedTicks map[string]int
+}
+
+// collector gathers one run's report; the run owns it and hands back
+// what it holds when every loop has stopped. It is safe for concurrent
+// use by the run's operations.
+type collector struct {
 	mu      sync.Mutex
 	events  []chaos.Event
 	keys    map[string]time.Time
 	skipped map[string]int
+	logins  int
+	failed  int
 }
 
-// NewRecorder returns an empty recorder.
-func NewRecorder() *Recorder {
-	return &Recorder{keys: map[string]time.Time{}, skipped: map[string]int{}}
+func newCollector() *collector {
+	return &collector{keys: map[string]time.Time{}, skipped: map[string]int{}}
 }
 
-// Skipped counts a tick of loop that started nothing (see Traffic.Run).
-func (r *Recorder) Skipped(loop string) {
-	r.mu.Lock()
-	r.skipped[loop]++
-	r.mu.Unlock()
+func (c *collector) skip(loop string) {
+	c.mu.Lock()
+	c.skipped[loop]++
+	c.mu.Unlock()
 }
 
-// SkippedTicks returns the skipped ticks per loop, nil when none were.
-func (r *Recorder) SkippedTicks() map[string]int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.skipped) == 0 {
-		return nil
+func (c *collector) add(e chaos.Event) {
+	c.mu.Lock()
+	c.events = append(c.events, e)
+	if e.IsLogin() {
+		c.logins++
+		if !e.OK {
+			c.failed++
+		}
 	}
-	out := make(map[string]int, len(r.skipped))
-	for k, v := range r.skipped {
-		out[k] = v
+	c.mu.Unlock()
+}
+
+func (c *collector) sawKey(kid string, at time.Time) {
+	c.mu.Lock()
+	if _, ok := c.keys[kid]; !ok {
+		c.keys[kid] = at
 	}
-	return out
+	c.mu.Unlock()
 }
 
-// Add records one event.
-func (r *Recorder) Add(e chaos.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
+func (c *collector) counts() (logins, failed int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.logins, c.failed
 }
 
-// SawKey records the first time kid was seen published.
-func (r *Recorder) SawKey(kid string, at time.Time) {
-	r.mu.Lock()
-	if _, ok := r.keys[kid]; !ok {
-		r.keys[kid] = at
+func (c *collector) report() Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := Report{Events: append([]chaos.Event(nil), c.events...), Keys: make([]chaos.KeySighting, 0, len(c.keys))}
+	sort.SliceStable(r.Events, func(i, j int) bool { return r.Events[i].Start.Before(r.Events[j].Start) })
+	for k, t := range c.keys {
+		r.Keys = append(r.Keys, chaos.KeySighting{Kid: k, Published: t})
 	}
-	r.mu.Unlock()
-}
-
-// Events returns the events sorted by start time.
-func (r *Recorder) Events() []chaos.Event {
-	r.mu.Lock()
-	out := append([]chaos.Event(nil), r.events...)
-	r.mu.Unlock()
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
-	return out
-}
-
-// Keys returns the key sightings, oldest first.
-func (r *Recorder) Keys() []chaos.KeySighting {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]chaos.KeySighting, 0, len(r.keys))
-	for k, t := range r.keys {
-		out = append(out, chaos.KeySighting{Kid: k, Published: t})
+	sort.Slice(r.Keys, func(i, j int) bool { return r.Keys[i].Published.Before(r.Keys[j].Published) })
+	if len(c.skipped) > 0 {
+		r.SkippedTicks = maps.Clone(c.skipped)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Published.Before(out[j].Published) })
-	return out
+	return r
 }
 
 // User is a probe identity.
 type User struct{ Email, Password string }
 
-// Traffic is the load a scenario runs under.
+// Traffic is the load a scenario runs under. One Traffic may be run
+// several times, also with runs overlapping (a run that is stopping
+// finishes its operations while the next starts): the session clients are
+// shared by every run, one operation at a time on each.
 type Traffic struct {
 	HTTP   *http.Client // reaches every URL; has a timeout
 	Client Client
@@ -128,15 +138,38 @@ type Traffic struct {
 	// MaxOps bounds every loop, whatever its context says.
 	MaxOps int
 	Seed   int64
-	Rec    *Recorder
-	// Tag makes registration addresses unique per scenario of a run (the
-	// seed alone repeats them).
+	// Tag makes registration addresses unique per scenario of a suite
+	// (the seed alone repeats them).
 	Tag string
 	// Password is given to registered users.
 	Password string
+	// Log, when set, receives a progress line every 5 s of a run.
+	Log io.Writer
+
+	poolsOnce sync.Once
+	pools     map[string]chan *Session
 }
 
-// Run makes traffic until ctx is done and every loop has stopped.
+// sessionPools returns, per region, the free session clients; every run
+// shares them.
+func (t *Traffic) sessionPools() map[string]chan *Session {
+	t.poolsOnce.Do(func() {
+		t.pools = map[string]chan *Session{}
+		for region, ss := range t.Sessions {
+			pool := make(chan *Session, len(ss))
+			for _, s := range ss {
+				pool <- s
+			}
+			t.pools[region] = pool
+		}
+	})
+	return t.pools
+}
+
+// Run makes traffic until ctx is done and every operation it started has
+// returned, and reports what it observed. part names the run among the
+// runs of one scenario: it keeps their registration addresses apart and
+// labels the progress lines.
 //
 // The login, registration and browser loops are open: an operation starts
 // on every tick whether or not the ones before it have finished, up to a
@@ -144,7 +177,8 @@ type Traffic struct {
 // the history samples the service at a steady rate (a closed loop would
 // measure a slow link as long gaps between logins). A tick that finds the
 // loop at its bound starts nothing and counts as skipped.
-func (t *Traffic) Run(ctx context.Context) {
+func (t *Traffic) Run(ctx context.Context, part string) Report {
+	c := newCollector()
 	var wg sync.WaitGroup
 	// Each loop starts at its own phase of its period, so that the
 	// password hashes of the regions' logins, the registrations and the
@@ -156,7 +190,7 @@ func (t *Traffic) Run(ctx context.Context) {
 		}
 		wg.Go(func() {
 			sleep(ctx, time.Duration(phase*float64(every)))
-			openLoop(ctx, every, inFlight, t.MaxOps, next, func() { t.Rec.Skipped(name) })
+			openLoop(ctx, every, inFlight, t.MaxOps, next, func() { c.skip(name) })
 		})
 	}
 	regions := make([]string, 0, len(t.Bridges))
@@ -168,27 +202,33 @@ func (t *Traffic) Run(ctx context.Context) {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), uint64(n)))
 		loop("login-"+region, t.LoginEvery, float64(n)/float64(len(regions)), loginsInFlight, func(int) func(context.Context) {
 			u := t.Users[rng.IntN(len(t.Users))]
-			return func(ctx context.Context) { t.httpLogin(ctx, region, u) }
+			return func(ctx context.Context) { t.httpLogin(ctx, c, region, u) }
 		})
 	}
+	pools := t.sessionPools()
 	for n, region := range regions {
-		pool := make(chan *Session, len(t.Sessions[region]))
-		for _, s := range t.Sessions[region] {
-			pool <- s
-		}
-		if len(pool) == 0 {
+		pool := pools[region]
+		if cap(pool) == 0 {
 			continue
 		}
-		loop("session-"+region, t.SessionEvery, (float64(n)+0.5)/float64(len(regions)), len(pool), func(int) func(context.Context) {
+		loop("session-"+region, t.SessionEvery, (float64(n)+0.5)/float64(len(regions)), cap(pool), func(int) func(context.Context) {
 			return func(ctx context.Context) {
-				s := <-pool // the loop's bound is the pool's size: one is free
+				// One is free unless a run that is stopping still holds it.
+				var s *Session
+				select {
+				case s = <-pool:
+				case <-ctx.Done():
+					return
+				}
 				defer func() { pool <- s }()
-				t.sessionLogin(ctx, region, s)
+				t.sessionLogin(ctx, c, region, s)
 			}
 		})
 	}
 	loop("register", t.RegisterEvery, 0.37, 2, func(i int) func(context.Context) {
-		return func(ctx context.Context) { t.register(ctx, regions[i%len(regions)], i) }
+		region := regions[i%len(regions)]
+		email := fmt.Sprintf("chaos-%d-%s-%s-%d-%s@example.com", t.Seed, t.Tag, part, i, region)
+		return func(ctx context.Context) { t.register(ctx, c, region, email) }
 	})
 	if t.Browser != nil && t.App != nil {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), 99))
@@ -200,7 +240,7 @@ func (t *Traffic) Run(ctx context.Context) {
 		}
 		loop("browser", t.BrowserEvery, 0.71, 1, func(i int) func(context.Context) {
 			region, u := real[i%len(real)], t.Users[rng.IntN(len(t.Users))]
-			return func(ctx context.Context) { t.browserLogin(ctx, region, u) }
+			return func(ctx context.Context) { t.browserLogin(ctx, c, region, u) }
 		})
 	}
 	loop("keys", t.KeyPollEvery, 0, 1, func(int) func(context.Context) {
@@ -210,12 +250,42 @@ func (t *Traffic) Run(ctx context.Context) {
 			if set, err := FetchJWKS(cctx, t.HTTP, t.JWKSURL); err == nil {
 				now := time.Now()
 				for _, k := range set.Keys {
-					t.Rec.SawKey(k.KeyID, now)
+					c.sawKey(k.KeyID, now)
 				}
 			}
 		}
 	})
+	stopProgress := t.progress(ctx, c, part)
 	wg.Wait()
+	stopProgress()
+	return c.report()
+}
+
+// progress writes a line every 5 s to t.Log: the run's part, its elapsed
+// time, the logins it made and how many failed.
+func (t *Traffic) progress(ctx context.Context, c *collector, part string) func() {
+	if t.Log == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				n, failed := c.counts()
+				fmt.Fprintf(t.Log, "    %s %3.0fs  %4d logins, %d failed\n", part, time.Since(start).Seconds(), n, failed)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 // openLoop starts up to max operations, one per tick of every, with at
@@ -259,7 +329,7 @@ func opContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 }
 
-func (t *Traffic) httpLogin(ctx context.Context, region string, u User) {
+func (t *Traffic) httpLogin(ctx context.Context, c *collector, region string, u User) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -267,10 +337,10 @@ func (t *Traffic) httpLogin(ctx context.Context, region string, u User) {
 	defer cancel()
 	start := time.Now()
 	tok, err := Login(octx, t.HTTP, t.Client, region, u.Email, u.Password)
-	t.recordLogin(octx, chaos.ProbeHTTPLogin, region, start, tok, err)
+	t.recordLogin(octx, c, chaos.ProbeHTTPLogin, region, start, tok, err)
 }
 
-func (t *Traffic) sessionLogin(ctx context.Context, region string, s *Session) {
+func (t *Traffic) sessionLogin(ctx context.Context, c *collector, region string, s *Session) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -278,22 +348,22 @@ func (t *Traffic) sessionLogin(ctx context.Context, region string, s *Session) {
 	defer cancel()
 	start := time.Now()
 	tok, err := s.Authorize(octx)
-	t.recordLogin(octx, chaos.ProbeSessionLogin, region, start, tok, err)
+	t.recordLogin(octx, c, chaos.ProbeSessionLogin, region, start, tok, err)
 }
 
-func (t *Traffic) recordLogin(ctx context.Context, kind chaos.ProbeKind, region string, start time.Time, tok Tokens, err error) {
+func (t *Traffic) recordLogin(ctx context.Context, c *collector, kind chaos.ProbeKind, region string, start time.Time, tok Tokens, err error) {
 	ev := chaos.Event{Probe: kind, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Subject: tok.Subject, Kid: tok.Kid,
 		CodeAt: tok.CodeAt, ExchangeStart: tok.ExchangeStart, ExchangeEnd: tok.ExchangeEnd}
 	if err != nil {
 		ev.Err = err.Error()
 	}
-	t.Rec.Add(ev)
+	c.add(ev)
 	if err == nil {
-		t.verify(ctx, region, tok)
+		t.verify(ctx, c, region, tok)
 	}
 }
 
-func (t *Traffic) verify(ctx context.Context, region string, tok Tokens) {
+func (t *Traffic) verify(ctx context.Context, c *collector, region string, tok Tokens) {
 	if t.Verifier == nil || tok.IDToken == "" {
 		return
 	}
@@ -307,26 +377,25 @@ func (t *Traffic) verify(ctx context.Context, region string, tok Tokens) {
 	if m := (*KidMismatch)(nil); errors.As(err, &m) {
 		ev.SignedBy = m.SignedBy
 	}
-	t.Rec.Add(ev)
+	c.add(ev)
 }
 
-func (t *Traffic) register(ctx context.Context, region string, i int) {
+func (t *Traffic) register(ctx context.Context, c *collector, region, email string) {
 	if ctx.Err() != nil {
 		return
 	}
 	octx, cancel := opContext(ctx)
 	defer cancel()
-	email := fmt.Sprintf("chaos-%d-%s-%d-%s@example.com", t.Seed, t.Tag, i, region)
 	start := time.Now()
 	err := Register(octx, t.HTTP, t.Bridges[region], email, t.Password)
 	ev := chaos.Event{Probe: chaos.ProbeRegister, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Email: email}
 	if err != nil {
 		ev.Err = err.Error()
 	}
-	t.Rec.Add(ev)
+	c.add(ev)
 }
 
-func (t *Traffic) browserLogin(ctx context.Context, region string, u User) {
+func (t *Traffic) browserLogin(ctx context.Context, c *collector, region string, u User) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -344,9 +413,9 @@ func (t *Traffic) browserLogin(ctx context.Context, region string, u User) {
 		_, ev.Kid, _ = peek(login.IDToken)
 		ev.CodeAt, ev.ExchangeStart, ev.ExchangeEnd = tok.CodeAt, tok.ExchangeStart, tok.ExchangeEnd
 	}
-	t.Rec.Add(ev)
+	c.add(ev)
 	if ok {
-		t.verify(octx, region, tok)
+		t.verify(octx, c, region, tok)
 	}
 }
 

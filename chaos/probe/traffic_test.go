@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idstack/idstack/chaos"
 )
 
 // A slow operation must not hold the next tick's back (an open loop), and
@@ -60,5 +62,48 @@ func TestOpenLoopStopsAndWaits(t *testing.T) {
 	openLoop(ctx, time.Millisecond, 2, 1_000_000, next, func() {})
 	if finished.Load() != 2 {
 		t.Errorf("%d operations finished before the loop returned, want 2", finished.Load())
+	}
+}
+
+// A run's report holds its events by start time, its keys by first
+// sighting and its skipped ticks, and counts its logins for the progress
+// line.
+func TestCollectorReport(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	c := newCollector()
+	c.add(chaos.Event{Probe: chaos.ProbeSessionLogin, Start: t0.Add(2 * time.Second), OK: false})
+	c.add(chaos.Event{Probe: chaos.ProbeHTTPLogin, Start: t0, OK: true})
+	c.add(chaos.Event{Probe: chaos.ProbeVerify, Start: t0.Add(time.Second), OK: true})
+	c.sawKey("b", t0.Add(time.Second))
+	c.sawKey("a", t0)
+	c.sawKey("b", t0.Add(3*time.Second)) // not the first sighting
+	c.skip("login-eu")
+	c.skip("login-eu")
+	r := c.report()
+	if len(r.Events) != 3 || !r.Events[0].Start.Equal(t0) || !r.Events[2].Start.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("events not by start: %+v", r.Events)
+	}
+	if len(r.Keys) != 2 || r.Keys[0].Kid != "a" || r.Keys[1].Kid != "b" || !r.Keys[1].Published.Equal(t0.Add(time.Second)) {
+		t.Fatalf("keys %+v", r.Keys)
+	}
+	if r.SkippedTicks["login-eu"] != 2 {
+		t.Fatalf("skipped %v", r.SkippedTicks)
+	}
+	if n, failed := c.counts(); n != 2 || failed != 1 {
+		t.Fatalf("counts %d logins, %d failed; want 2 and 1", n, failed)
+	}
+	if newCollector().report().SkippedTicks != nil {
+		t.Fatal("no skipped ticks should report nil")
+	}
+}
+
+// Every run of one Traffic shares the same session clients, so runs that
+// overlap while one stops never drive a session twice at once.
+func TestRunsShareTheSessionPools(t *testing.T) {
+	s1, s2 := &Session{}, &Session{}
+	tr := &Traffic{Sessions: map[string][]*Session{"eu": {s1, s2}}}
+	a, b := tr.sessionPools(), tr.sessionPools()
+	if a["eu"] != b["eu"] || cap(a["eu"]) != 2 || len(a["eu"]) != 2 {
+		t.Fatalf("pools differ or are short: %v %v", a, b)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/idstack/idstack/chaos"
@@ -109,8 +108,9 @@ const (
 // with ErrSteadyState when the steady state fails before a scenario's
 // first fault, and with ErrHealFailed when a fault could not be healed;
 // the scenarios left are then not run.
-func Run(ctx context.Context, target Target, scenarios []scenario.Scenario, o Options) (chaos.SuiteResult, error) {
-	suite := chaos.SuiteResult{Seed: o.Seed, Target: target.Name(), Versions: target.Versions(), Start: time.Now()}
+func Run(ctx context.Context, target Target, scenarios []scenario.Scenario, o Options) (suite chaos.SuiteResult, err error) {
+	defer healOnExit(ctx, target, &err)
+	suite = chaos.SuiteResult{Seed: o.Seed, Target: target.Name(), Versions: target.Versions(), Start: time.Now()}
 	env := target.Env()
 	f, err := setup(ctx, target, o)
 	if err != nil {
@@ -146,6 +146,22 @@ func Run(ctx context.Context, target Target, scenarios []scenario.Scenario, o Op
 		stop = ctx.Err()
 	}
 	return suite, stop
+}
+
+// healOnExit is the run's one heal-on-exit path: whatever ends the run (a
+// return, an error, an interrupt, a panic, which it re-raises once the
+// stack is healed), every fault still injected is healed, and a heal that
+// fails joins *err as ErrHealFailed.
+func healOnExit(ctx context.Context, target Target, err *error) {
+	p := recover()
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	if herr := target.HealAll(hctx); herr != nil {
+		*err = errors.Join(*err, fmt.Errorf("%w: heal on exit: %w", ErrHealFailed, herr))
+	}
+	if p != nil {
+		panic(p)
+	}
 }
 
 // suitePassed is the verdict over the scenarios that ran: every one of
@@ -413,13 +429,13 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + detail}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, detail)
 	}
 	env := target.Env()
-	rec := probe.NewRecorder()
 	fenv.Log = func(format string, args ...any) { o.logf("    "+format, args...) }
 	// Keys published before the run carry a zero time.
+	var before []chaos.KeySighting
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
 	if set, err := probe.FetchJWKS(jctx, env.HTTP, jwksURL(env)); err == nil {
 		for _, k := range set.Keys {
-			rec.SawKey(k.KeyID, time.Time{})
+			before = append(before, chaos.KeySighting{Kid: k.KeyID})
 		}
 	}
 	jcancel()
@@ -427,46 +443,32 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users, Sessions: f.sessions,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
 		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
-		MaxOps: 10000, Seed: o.Seed, Tag: sc.Name, Rec: rec, Password: "chaos registration passphrase",
+		MaxOps: 10000, Seed: o.Seed, Tag: sc.Name, Password: "chaos registration passphrase", Log: o.Log,
 	}
 	if f.browser != nil && load.BrowserEvery > 0 {
 		tr.Browser, tr.App, tr.BrowserEvery = &flows.Runner{Browser: f.browser, Target: env.Target(f.app.URL)}, f.app, load.BrowserEvery
 	}
 	cpu := cpuuse.Start()
-	h.Start = time.Now()
-	tctx, stopTraffic := context.WithCancel(ctx)
-	defer stopTraffic()
-	var trafficDone sync.WaitGroup
-	trafficDone.Add(1)
-	go func() { defer trafficDone.Done(); tr.Run(tctx) }()
-	stopProgress := progress(o, rec, h.Start)
-	judgedFrom := h.Start
-	finish := func() {
-		stopTraffic()
-		trafficDone.Wait()
-		stopProgress()
+	// The judged history is the accepted warm-up window and the part of
+	// the traffic that runs under the faults, joined.
+	join := func(parts ...probe.Report) {
 		h.End = time.Now()
-		h.Keys, h.SkippedTicks = rec.Keys(), rec.SkippedTicks()
-		// Warm-up windows the steady state refused are the stack's, not
-		// a fault's: the judged history starts at the accepted window.
-		h.Start = judgedFrom
-		for _, e := range rec.Events() {
-			if !e.Start.Before(judgedFrom) {
-				h.Events = append(h.Events, e)
-			}
+		h.Keys = joinKeys(before, parts...)
+		for _, p := range parts {
+			h.Events = append(h.Events, p.Events...)
+			h.SkippedTicks = addSkipped(h.SkippedTicks, p.SkippedTicks)
 		}
+		slices.SortStableFunc(h.Events, func(a, b chaos.Event) int { return a.Start.Compare(b.Start) })
 	}
-
-	steady, from := warmUp(ctx, rec, o, load)
-	judgedFrom = from
-	if ctx.Err() != nil {
-		finish()
-		cpu.Stop()
-		return notRun(sc, o, "interrupted during the warm-up"), ctx.Err()
-	}
-	if !steady.OK {
-		finish()
+	warm, under, steady := warmUp(ctx, tr, o, load)
+	h.Start = warm.start
+	if ctx.Err() != nil || !steady.OK {
+		join(warm.report)
+		under.stop()
 		use := cpu.Stop()
+		if ctx.Err() != nil {
+			return notRun(sc, o, "interrupted during the warm-up"), ctx.Err()
+		}
 		msg := "steady state not met: " + steady.Detail
 		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + msg, Steady: &steady, CPU: &use}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, steady.Detail)
 	}
@@ -479,7 +481,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	if !h.Healed.IsZero() && s.HealErr == nil {
 		sleep(ctx, o.Settle)
 	}
-	finish()
+	join(warm.report, under.stop())
 	use := cpu.Stop()
 	var healErr error
 	if err := target.HealAll(context.WithoutCancel(ctx)); err != nil {
@@ -501,34 +503,100 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	return res, nil
 }
 
-// warmUp lets the probes run for o.Warmup and judges that window's steady
-// state; a stack that is still settling gets up to maxWarmups windows
-// before it is refused. It returns the verdict and when the last window
-// judged began.
-func warmUp(ctx context.Context, rec *probe.Recorder, o Options, load chaos.Load) (chaos.SteadyState, time.Time) {
+// part is one run of the traffic (probe.Traffic.Run) in progress: when it
+// began and how to stop it and get its report.
+type part struct {
+	start  time.Time
+	cancel context.CancelFunc
+	done   chan probe.Report
+}
+
+func startPart(ctx context.Context, tr *probe.Traffic, name string) *part {
+	pctx, cancel := context.WithCancel(ctx)
+	p := &part{start: time.Now(), cancel: cancel, done: make(chan probe.Report, 1)}
+	go func() { p.done <- tr.Run(pctx, name) }()
+	return p
+}
+
+// stop ends the part and returns its report, once every operation it
+// started has returned.
+func (p *part) stop() probe.Report {
+	p.cancel()
+	return <-p.done
+}
+
+// warmWindow is a warm-up window's traffic, stopped and reported.
+type warmWindow struct {
+	start  time.Time
+	report probe.Report
+}
+
+// warmUp runs the traffic for o.Warmup and judges that window's steady
+// state, every operation started in it included; a stack that is still
+// settling gets up to maxWarmups windows before it is refused. The next
+// part of the traffic starts as each window ends, so the probes never
+// pause: warmUp returns the last window judged, the part running after it
+// (the caller stops it) and the verdict.
+func warmUp(ctx context.Context, tr *probe.Traffic, o Options, load chaos.Load) (warmWindow, *part, chaos.SteadyState) {
 	const maxWarmups = 3
-	var st chaos.SteadyState
-	var from time.Time
-	for n := 1; n <= maxWarmups; n++ {
-		from = time.Now()
+	cur := startPart(ctx, tr, "1")
+	for n := 1; ; n++ {
 		sleep(ctx, o.Warmup)
+		next := startPart(ctx, tr, fmt.Sprint(n+1))
+		win := warmWindow{start: cur.start, report: cur.stop()}
 		if ctx.Err() != nil {
-			return chaos.SteadyState{Detail: "interrupted", Windows: n}, from
+			return win, next, chaos.SteadyState{Detail: "interrupted", Windows: n}
 		}
-		var window []chaos.Event
-		for _, e := range rec.Events() {
-			if !e.Start.Before(from) && !e.End().After(time.Now()) {
-				window = append(window, e)
-			}
-		}
-		st = check.Steady(window, load.QuietFull, load.QuietSession, o.SteadyFactor)
+		st := check.Steady(win.report.Events, load.QuietFull, load.QuietSession, o.SteadyFactor)
 		st.Windows = n
-		if st.OK {
-			return st, from
+		if st.OK || n == maxWarmups {
+			return win, next, st
 		}
 		o.logf("    steady state not met in warm-up window %d of %d: %s", n, maxWarmups, st.Detail)
+		cur = next
 	}
-	return st, from
+}
+
+// joinKeys merges the key sightings of before (keys published before the
+// run, at the zero time) and of the parts: each key at its first
+// sighting, oldest first.
+func joinKeys(before []chaos.KeySighting, parts ...probe.Report) []chaos.KeySighting {
+	first := map[string]time.Time{}
+	seen := func(k chaos.KeySighting) {
+		if t, ok := first[k.Kid]; !ok || k.Published.Before(t) {
+			first[k.Kid] = k.Published
+		}
+	}
+	for _, k := range before {
+		seen(k)
+	}
+	for _, p := range parts {
+		for _, k := range p.Keys {
+			seen(k)
+		}
+	}
+	out := make([]chaos.KeySighting, 0, len(first))
+	for k, t := range first {
+		out = append(out, chaos.KeySighting{Kid: k, Published: t})
+	}
+	slices.SortFunc(out, func(a, b chaos.KeySighting) int {
+		if c := a.Published.Compare(b.Published); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Kid, b.Kid)
+	})
+	return out
+}
+
+// addSkipped adds the skipped ticks of b to a.
+func addSkipped(a, b map[string]int) map[string]int {
+	for k, v := range b {
+		if a == nil {
+			a = map[string]int{}
+		}
+		a[k] += v
+	}
+	return a
 }
 
 // readBack looks every acknowledged registration up in the identity store.
@@ -558,38 +626,6 @@ func waitHealthy(ctx context.Context, target Target, limit time.Duration) []stri
 		}
 		sleep(ctx, time.Second)
 	}
-}
-
-// progress prints a line every 5 s: elapsed time, logins so far, failures.
-func progress(o Options, rec *probe.Recorder, start time.Time) func() {
-	if o.Log == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(5 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				var n, failed int
-				for _, e := range rec.Events() {
-					if e.IsLogin() {
-						n++
-						if !e.OK {
-							failed++
-						}
-					}
-				}
-				o.logf("    %3.0fs  %4d logins, %d failed", time.Since(start).Seconds(), n, failed)
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 func jwksURL(env e2e.Env) string {

@@ -89,19 +89,6 @@ func runRun(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	// Heal whatever is still injected, on every way out: a panic included.
-	defer func() {
-		p := recover()
-		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if herr := tgt.HealAll(hctx); herr != nil {
-			err = errors.Join(err, fmt.Errorf("heal: %w", herr))
-		}
-		if p != nil {
-			panic(p)
-		}
-	}()
-
 	o := c.Options
 	o.Seed, o.Log, o.ResultsDir = int64(c.Seed), os.Stderr, filepath.Join(c.ReportDir, "browser")
 	res, runErr := runner.Run(ctx, tgt, selected, o)
