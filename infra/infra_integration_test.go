@@ -172,6 +172,62 @@ func TestTopologyUnderFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("writes through the edge cross a hydra replica kill", func(t *testing.T) {
+		// The admin edge sends a POST to its pool's write twin, which
+		// retries only what the killed replica never answered (a refused
+		// connection, an empty response).
+		admin := top.AdminURL(infra.HostHydra, eu)
+		hc := top.HTTPClient(10 * time.Second)
+		var created []string
+		defer func() {
+			for _, id := range created {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, admin+"/admin/clients/"+id, nil)
+				if resp, err := hc.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+		}()
+		const n, killAfter = 60, 10
+		var failed []string
+		killErr := make(chan error, 1)
+		for i := range n {
+			if i == killAfter {
+				// Killed while the writes go on, as a replica dies.
+				go func() { killErr <- inj.Kill(ctx, node(eu, "hydra", 1)) }()
+			}
+			body := strings.NewReader(fmt.Sprintf(`{"client_name":"write-twin-probe-%d","grant_types":["client_credentials"]}`, i))
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, admin+"/admin/clients", body)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("#%d: %v", i, err))
+				continue
+			}
+			var c struct {
+				ID string `json:"client_id"`
+			}
+			json.NewDecoder(resp.Body).Decode(&c)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				failed = append(failed, fmt.Sprintf("#%d: status %d", i, resp.StatusCode))
+				continue
+			}
+			created = append(created, c.ID)
+			time.Sleep(30 * time.Millisecond)
+		}
+		t.Logf("%d client creations across the kill: %d failed", n, len(failed))
+		if len(failed) > 0 {
+			t.Errorf("%d of %d writes failed while one of two replicas was killed: %v", len(failed), n, failed)
+		}
+		if err := <-killErr; err != nil {
+			t.Fatal(err)
+		}
+		if err := inj.HealAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "both hydra replicas healthy again", 60*time.Second, wantOK(top, admin+"/health/ready"))
+	})
+
 	t.Run("the global edge fails over when a region loses every hydra", func(t *testing.T) {
 		for i := 1; i <= top.Replicas[infra.ServiceHydra]; i++ {
 			if err := inj.Kill(ctx, node(eu, "hydra", i)); err != nil {
