@@ -3,6 +3,7 @@
 package infra_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +55,24 @@ func probeSignal(ctx context.Context, top infra.Topology, url string, n int, gap
 		time.Sleep(gap)
 	}
 	return failed, errs
+}
+
+// edgeLog returns the lines of an edge's log since since that mark a
+// server of the backend prefix DOWN.
+func edgeLog(t *testing.T, s *stack.Stack, edge string, since time.Time, prefix string) []string {
+	t.Helper()
+	var out bytes.Buffer
+	err := s.DockerPool().Client.Logs(dc.LogsOptions{Container: edge, OutputStream: &out, ErrorStream: &out, Stdout: true, Stderr: true, Since: since.Unix() - 1})
+	if err != nil {
+		t.Fatalf("logs of %s: %v", edge, err)
+	}
+	var down []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "Server "+prefix) && strings.Contains(l, " is DOWN") {
+			down = append(down, l)
+		}
+	}
+	return down
 }
 
 // eventually polls until check passes or timeout.
@@ -245,6 +264,7 @@ func TestTopologyUnderFaults(t *testing.T) {
 
 	t.Run("pause and unpause a kratos replica", func(t *testing.T) {
 		url := top.PublicURL(infra.HostKratos, eu) + "/health/ready"
+		paused := time.Now()
 		if err := inj.Pause(ctx, node(eu, "kratos", 1)); err != nil {
 			t.Fatal(err)
 		}
@@ -256,6 +276,13 @@ func TestTopologyUnderFaults(t *testing.T) {
 			}
 			return nil
 		})
+		// Long enough for every bridge's health check to have landed on
+		// the frozen replica, had the edge asked for readiness (which
+		// calls Kratos through this edge): no bridge may leave the pool.
+		time.Sleep(time.Until(paused.Add(8 * time.Second)))
+		if lines := edgeLog(t, s, top.RegionNode(eu, "edge"), paused, "bridge_public/"); len(lines) > 0 {
+			t.Errorf("a frozen kratos took bridges out of the edge's pool:\n%s", strings.Join(lines, "\n"))
+		}
 		if err := inj.Unpause(ctx, node(eu, "kratos", 1)); err != nil {
 			t.Fatal(err)
 		}

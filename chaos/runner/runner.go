@@ -242,6 +242,7 @@ type fixture struct {
 	sessions map[string][]*probe.Session
 	hc       *http.Client
 	acked    []string // registrations acknowledged, over the whole run
+	runs     int      // scenarios run so far: tells apart the registrations of a scenario named twice
 }
 
 func setup(ctx context.Context, target Target, o Options) (*fixture, error) {
@@ -429,6 +430,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + detail}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, detail)
 	}
 	env := target.Env()
+	f.runs++
 	fenv.Log = func(format string, args ...any) { o.logf("    "+format, args...) }
 	// Keys published before the run carry a zero time.
 	var before []chaos.KeySighting
@@ -443,7 +445,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users, Sessions: f.sessions,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
 		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
-		MaxOps: 10000, Seed: o.Seed, Tag: sc.Name, Password: "chaos registration passphrase", Log: o.Log,
+		MaxOps: 10000, Seed: o.Seed, Tag: fmt.Sprintf("%s-%d", sc.Name, f.runs), Password: "chaos registration passphrase", Log: o.Log,
 	}
 	if f.browser != nil && load.BrowserEvery > 0 {
 		tr.Browser, tr.App, tr.BrowserEvery = &flows.Runner{Browser: f.browser, Target: env.Target(f.app.URL)}, f.app, load.BrowserEvery

@@ -26,7 +26,17 @@ const (
 type endpoint struct {
 	host   string // public host name (without region and domain), e.g. "kratos"
 	port   int    // container port
-	health string // readiness path
+	health string // readiness path: up waits for it
+	// edgeCheck is the path the edge's health check asks, when not health.
+	edgeCheck string
+}
+
+// check is the path the edge's health check asks.
+func (e *endpoint) check() string {
+	if e.edgeCheck != "" {
+		return e.edgeCheck
+	}
+	return e.health
 }
 
 // regionalService is one row of the service table: everything the stack
@@ -78,7 +88,16 @@ func regionalServices() []regionalService {
 			files: func(t infra.Topology, s config.Secrets, r string) []config.File {
 				return []config.File{{Path: bridgeCSRFPath, Mode: 0o444, Data: []byte(s.BridgeCSRF)}}
 			},
-			public:   &endpoint{host: infra.HostLogin, port: bridgePort, health: "/health/ready"},
+			// The edge checks that a bridge is alive, not that it is ready:
+			// its readiness asks Kratos and Hydra through this same edge,
+			// which every bridge of the region shares. A frozen Kratos
+			// replica hangs the readiness checks that land on it and took
+			// healthy bridges out of the pool, all of them at once with
+			// bad luck (a paused Kratos then cost a login a 503 from the
+			// edge: no bridge left). A bridge whose upstreams are down is
+			// no better than its peer, and the edge already takes the
+			// region out when no Kratos or Hydra is up.
+			public:   &endpoint{host: infra.HostLogin, port: bridgePort, health: "/health/ready", edgeCheck: "/health/alive"},
 			required: true,
 		},
 		{
@@ -275,7 +294,7 @@ func (s *Stack) plan(st State) (plan, error) {
 				admin := ep == svc.admin
 				be := config.Backend{
 					Name: svc.name + "_public", Hosts: []string{t.Host(ep.host, r), t.Host(ep.host, "")},
-					Servers: servers, Port: ep.port, HealthPath: ep.health, Required: svc.required, Admin: admin,
+					Servers: servers, Port: ep.port, HealthPath: ep.check(), Required: svc.required, Admin: admin,
 				}
 				if admin {
 					be.Name = svc.name + "_admin"
