@@ -38,9 +38,34 @@ func TestSteady(t *testing.T) {
 		{"within the factor", healthy, true, "password p50 1.40x"},
 		{"a failed registration", func() []chaos.Event { return append(healthy(), ev(chaos.ProbeRegister, 3, time.Second, false)) }, false, "1 of 2 register failed"},
 		{"a failed session login", func() []chaos.Event { return append(healthy(), ev(chaos.ProbeSessionLogin, 3, time.Second, false)) }, false, "session-login in eu: 502"},
-		{"slow password logins", func() []chaos.Event {
+		{"one password login behind another's hash", func() []chaos.Event {
+			return append(healthy(), ev(chaos.ProbeHTTPLogin, 5, 3*time.Second, true))
+		}, true, "5 password and 20 session logins ok"},
+		{"two slow password logins of a few", func() []chaos.Event {
 			return append(healthy(), ev(chaos.ProbeHTTPLogin, 5, 3*time.Second, true), ev(chaos.ProbeHTTPLogin, 6, 3*time.Second, true))
+		}, false, "2 of 6 password logins took over 1.2s, 2.0x the quiet p95 600ms (one may): password logins slow"},
+		{"password logins slow in the median", func() []chaos.Event {
+			var out []chaos.Event
+			for i := range 3 {
+				out = append(out, ev(chaos.ProbeHTTPLogin, i, 1100*time.Millisecond, true))
+			}
+			return out
+		}, false, "password logins p50 1.1s is 2.2x the quiet 500ms"},
+		{"a tail of enough password logins", func() []chaos.Event {
+			var out []chaos.Event
+			for i := range 20 {
+				out = append(out, ev(chaos.ProbeHTTPLogin, i, 700*time.Millisecond, true))
+			}
+			// 2 of 22 beyond the bound: the p95 (the 21st) is one of them.
+			return append(out, ev(chaos.ProbeHTTPLogin, 21, 3*time.Second, true), ev(chaos.ProbeHTTPLogin, 22, 3*time.Second, true))
 		}, false, "password logins p95 3s is 5.0x the quiet 600ms (at most 2.0x): password logins slow"},
+		{"one slow login of twenty-one", func() []chaos.Event {
+			var out []chaos.Event
+			for i := range 20 {
+				out = append(out, ev(chaos.ProbeHTTPLogin, i, 700*time.Millisecond, true))
+			}
+			return append(out, ev(chaos.ProbeHTTPLogin, 21, 3*time.Second, true))
+		}, true, "21 password"},
 		{"slow session logins", func() []chaos.Event {
 			out := healthy()
 			for i := range 25 {
