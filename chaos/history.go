@@ -20,6 +20,12 @@ const (
 	ProbeSessionLogin ProbeKind = "session-login"
 	// ProbeBrowserLogin is an OAuth2 sign-in in Chromium (e2e flows).
 	ProbeBrowserLogin ProbeKind = "browser-login"
+	// ProbePath is a signed-in client reaching the login path's servers
+	// without a login: the bridge's home page (the bridge asks Kratos for
+	// the session) and the region's Hydra (its JWKS). A few milliseconds
+	// of CPU where a login costs a hundred, it samples often enough to
+	// resolve the shortest SLO windows.
+	ProbePath ProbeKind = "path"
 	// ProbeRegister is a registration; an acknowledged one must survive.
 	ProbeRegister ProbeKind = "register"
 	// ProbeVerify is a token checked by an independent verifier that caches
@@ -268,6 +274,8 @@ type Load struct {
 	// (closed-loop bursts) of password logins and session logins.
 	FullPerSecond    float64 `json:"full_per_second"`
 	SessionPerSecond float64 `json:"session_per_second"`
+	// PathPerSecond is the measured capacity of path probes.
+	PathPerSecond float64 `json:"path_per_second,omitempty"`
 	// Quiet is the baseline: sequential logins on the otherwise idle
 	// stack.
 	QuietFull    Percentiles `json:"quiet_full"`
@@ -277,6 +285,7 @@ type Load struct {
 	SessionEvery  time.Duration `json:"session_every"`
 	RegisterEvery time.Duration `json:"register_every"`
 	BrowserEvery  time.Duration `json:"browser_every"`
+	PathEvery     time.Duration `json:"path_every,omitempty"`
 	// Overridden names the flags that set a period instead of the plan.
 	Overridden []string `json:"overridden,omitempty"`
 	// CPU is the machine's CPU use during the bursts.

@@ -30,9 +30,13 @@ const DefaultHeadroom = 0.35
 // CPU in Chromium as in the stack).
 const BrowserCost = 2.0
 
-// sessionShare is the most of the headroom session logins may take; the
-// rest is for password logins, registrations and the browser.
-const sessionShare = 0.75
+// pathShare is the most of the headroom path probes may take;
+// sessionShare the most of what they leave that session logins may take;
+// the rest is for password logins, registrations and the browser.
+const (
+	pathShare    = 0.5
+	sessionShare = 0.75
+)
 
 // Shares of the password-login budget, after the session logins.
 const (
@@ -41,17 +45,28 @@ const (
 	shareBrowser  = 0.3
 )
 
+// MaxSessionEvery is the rarest session-login sampling a plan accepts when
+// path probes resolve the smallest window: logins must still resolve a
+// window of twice that themselves (the pause's 6 s is the smallest window
+// after the replica kills'). For larger windows the bound is W/2, as for
+// any probe.
+const MaxSessionEvery = 2 * time.Second
+
+// sessionFloor is the rarest session-login sampling a plan accepts for a
+// smallest window of w.
+func sessionFloor(w time.Duration) time.Duration { return max(w/2, MaxSessionEvery) }
+
 // Capacity is what the stack sustained in the bursts, per second, and the
 // quiet baseline's latency.
 type Capacity struct {
-	FullPerSecond, SessionPerSecond float64
+	FullPerSecond, SessionPerSecond, PathPerSecond float64
 	QuietFull, QuietSession         chaos.Percentiles
 	CPU                             *chaos.CPUUse
 }
 
 // Rates are probe periods; 0 turns a probe off. Logins are per region.
 type Rates struct {
-	LoginEvery, SessionEvery, RegisterEvery, BrowserEvery time.Duration
+	LoginEvery, SessionEvery, RegisterEvery, BrowserEvery, PathEvery time.Duration
 }
 
 // Override is a period set by a flag instead of the plan.
@@ -63,8 +78,13 @@ type Override struct {
 // Need is what the plan must resolve: Regions probed (the global name
 // counts as one) and the smallest window an SLO judges. A window of W
 // needs a sample in every region at least every W/2; the plan samples
-// every W/3, so that one failed login between two successes spans about
-// 2W/3 and is told apart from an outage of W.
+// every W/3, so that one failure between two successes spans about 2W/3
+// and is told apart from an outage of W. The path probes, a few
+// milliseconds of CPU each, resolve W; the session logins sample every W/3
+// too when that fits in their share of the headroom, else as often as
+// fits, but at least every max(W/2, MaxSessionEvery) (their own window,
+// judged on the same W, is then judged conservatively: one failed login
+// spans two of their periods).
 type Need struct {
 	Regions  int
 	Window   time.Duration
@@ -85,29 +105,43 @@ var ErrOverloaded = errors.New("probe load beyond the headroom")
 // browser-every). It refuses a plan whose load exceeds the headroom,
 // naming the flags and the measured capacity.
 func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
-	load := chaos.Load{Headroom: need.Headroom, FullPerSecond: c.FullPerSecond, SessionPerSecond: c.SessionPerSecond,
+	load := chaos.Load{Headroom: need.Headroom, FullPerSecond: c.FullPerSecond, SessionPerSecond: c.SessionPerSecond, PathPerSecond: c.PathPerSecond,
 		QuietFull: c.QuietFull, QuietSession: c.QuietSession, CPU: c.CPU}
 	switch {
 	case need.Headroom <= 0 || need.Headroom > 1:
 		return load, fmt.Errorf("headroom %.2f: want a share in (0, 1]", need.Headroom)
 	case need.Regions < 1:
 		return load, errors.New("no region to probe")
-	case c.FullPerSecond <= 0 || c.SessionPerSecond <= 0 || math.IsInf(c.FullPerSecond, 0) || math.IsInf(c.SessionPerSecond, 0):
-		return load, fmt.Errorf("capacity %.2f password and %.2f session logins/s: nothing measured", c.FullPerSecond, c.SessionPerSecond)
+	case c.FullPerSecond <= 0 || c.SessionPerSecond <= 0 || c.PathPerSecond <= 0 ||
+		math.IsInf(c.FullPerSecond, 0) || math.IsInf(c.SessionPerSecond, 0) || math.IsInf(c.PathPerSecond, 0):
+		return load, fmt.Errorf("capacity %.2f password logins, %.2f session logins and %.2f path probes/s: nothing measured", c.FullPerSecond, c.SessionPerSecond, c.PathPerSecond)
 	case need.Window <= 0:
 		return load, errors.New("no SLO window to resolve")
 	}
 	n := float64(need.Regions)
-	// Sessions sample every W/3 when that fits in sessionShare of the
-	// headroom, else as often as fits, down to W/2: a plan that cannot
-	// sample every W/2 cannot resolve the window and is refused.
-	r := Rates{SessionEvery: max(roundUp(need.Window/3), roundUp(seconds(n/(sessionShare*need.Headroom*c.SessionPerSecond))))}
-	session := utilisation(c, need.Regions, Rates{SessionEvery: r.SessionEvery})
-	if half := need.Window / 2; r.SessionEvery > half {
-		u := utilisation(c, need.Regions, Rates{SessionEvery: half})
-		return load, fmt.Errorf("%w: session logins every %s in %d regions (to resolve %s windows) need %.0f%% of the measured capacity (%.1f session logins/s), more than %.0f%% of the %.0f%% headroom",
-			ErrOverloaded, half, need.Regions, need.Window, 100*u, c.SessionPerSecond, 100*sessionShare, 100*need.Headroom)
+	// Path probes sample every W/3, or every W/2 when that does not fit
+	// in pathShare of the headroom; a machine that cannot afford every W/2
+	// cannot resolve the window.
+	r := Rates{PathEvery: roundUp(need.Window / 3)}
+	path := utilisation(c, need.Regions, r)
+	if path > pathShare*need.Headroom {
+		r.PathEvery = need.Window / 2
+		if path = utilisation(c, need.Regions, r); path > pathShare*need.Headroom {
+			return load, fmt.Errorf("%w: path probes every %s in %d regions (to resolve %s windows) need %.0f%% of the measured capacity (%.1f path probes/s), more than %.0f%% of the %.0f%% headroom",
+				ErrOverloaded, r.PathEvery, need.Regions, need.Window, 100*path, c.PathPerSecond, 100*pathShare, 100*need.Headroom)
+		}
 	}
+	// Sessions sample every W/3 when that fits in sessionShare of what the
+	// path probes leave, else as often as fits, down to sessionFloor.
+	left := need.Headroom - path
+	floor := sessionFloor(need.Window)
+	r.SessionEvery = max(roundUp(need.Window/3), roundUp(seconds(n/(sessionShare*left*c.SessionPerSecond))))
+	if r.SessionEvery > floor {
+		u := utilisation(c, need.Regions, Rates{SessionEvery: floor})
+		return load, fmt.Errorf("%w: session logins every %s in %d regions need %.0f%% of the measured capacity (%.1f session logins/s), more than %.0f%% of the %.0f%% headroom the path probes leave",
+			ErrOverloaded, floor, need.Regions, 100*u, c.SessionPerSecond, 100*sessionShare, 100*left)
+	}
+	session := path + utilisation(c, need.Regions, Rates{SessionEvery: r.SessionEvery})
 	budget := (need.Headroom - session) * c.FullPerSecond // password logins per second
 	r.LoginEvery = roundUp(seconds(n / (shareLogin * budget)))
 	r.RegisterEvery = roundUp(seconds(1 / (shareRegister * budget)))
@@ -124,19 +158,24 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 			r.RegisterEvery = o.Every
 		case "browser-every":
 			r.BrowserEvery = o.Every
+		case "path-every":
+			r.PathEvery = o.Every
 		default:
 			return load, fmt.Errorf("override of unknown flag %q", o.Flag)
 		}
 		load.Overridden = append(load.Overridden, fmt.Sprintf("--%s %s", o.Flag, o.Every))
 	}
-	if r.SessionEvery <= 0 || r.SessionEvery > need.Window/2 {
-		return load, fmt.Errorf("%w: session logins every %s cannot resolve the %s windows the scenarios judge (want at most every %s)", ErrUnresolved, r.SessionEvery, need.Window, need.Window/2)
+	if r.PathEvery <= 0 || r.PathEvery > need.Window/2 {
+		return load, fmt.Errorf("%w: path probes every %s cannot resolve the %s windows the scenarios judge (want at most every %s)", ErrUnresolved, r.PathEvery, need.Window, need.Window/2)
 	}
-	load.LoginEvery, load.SessionEvery, load.RegisterEvery, load.BrowserEvery = r.LoginEvery, r.SessionEvery, r.RegisterEvery, r.BrowserEvery
+	if r.SessionEvery <= 0 || r.SessionEvery > floor {
+		return load, fmt.Errorf("%w: session logins every %s leave the regions without a login for too long (want at most every %s)", ErrUnresolved, r.SessionEvery, floor)
+	}
+	load.LoginEvery, load.SessionEvery, load.RegisterEvery, load.BrowserEvery, load.PathEvery = r.LoginEvery, r.SessionEvery, r.RegisterEvery, r.BrowserEvery, r.PathEvery
 	load.Utilisation = utilisation(c, need.Regions, r)
 	if load.Utilisation > need.Headroom+1e-9 {
-		return load, fmt.Errorf("%w: %s use %.0f%% of the measured capacity (%.1f password logins/s, %.1f session logins/s), above the %.0f%% headroom",
-			ErrOverloaded, strings.Join(load.Overridden, " "), 100*load.Utilisation, c.FullPerSecond, c.SessionPerSecond, 100*need.Headroom)
+		return load, fmt.Errorf("%w: %s use %.0f%% of the measured capacity (%.1f password logins/s, %.1f session logins/s, %.1f path probes/s), above the %.0f%% headroom",
+			ErrOverloaded, strings.Join(load.Overridden, " "), 100*load.Utilisation, c.FullPerSecond, c.SessionPerSecond, c.PathPerSecond, 100*need.Headroom)
 	}
 	return load, nil
 }
@@ -151,7 +190,11 @@ func utilisation(c Capacity, regions int, r Rates) float64 {
 	}
 	n := float64(regions)
 	full := per(r.LoginEvery, n) + per(r.RegisterEvery, 1) + BrowserCost*per(r.BrowserEvery, 1)
-	return full/c.FullPerSecond + per(r.SessionEvery, n)/c.SessionPerSecond
+	u := full/c.FullPerSecond + per(r.SessionEvery, n)/c.SessionPerSecond
+	if c.PathPerSecond > 0 {
+		u += per(r.PathEvery, n) / c.PathPerSecond
+	}
+	return u
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

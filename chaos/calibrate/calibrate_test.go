@@ -11,7 +11,8 @@ import (
 	"github.com/idstack/idstack/chaos"
 )
 
-var machine = Capacity{FullPerSecond: 4.7, SessionPerSecond: 40}
+// machine is about what one of idstack's 2-core machines measures.
+var machine = Capacity{FullPerSecond: 4.5, SessionPerSecond: 15, PathPerSecond: 80}
 
 func TestPlanStaysWithinTheHeadroom(t *testing.T) {
 	need := Need{Regions: 3, Window: time.Second, Browser: true, Headroom: DefaultHeadroom}
@@ -22,16 +23,21 @@ func TestPlanStaysWithinTheHeadroom(t *testing.T) {
 	if l.Utilisation > DefaultHeadroom || l.Utilisation < DefaultHeadroom*0.8 {
 		t.Errorf("utilisation %.3f, want close to and at most %.2f", l.Utilisation, DefaultHeadroom)
 	}
-	// A 1 s window needs a session login at least every 0.5 s per region.
-	if l.SessionEvery > 500*time.Millisecond || l.SessionEvery <= 0 {
-		t.Errorf("session logins every %s, want at most 500ms", l.SessionEvery)
+	// A 1 s window needs a sample at least every 0.5 s per region: the
+	// path probes give it; session logins, too dear for that, run as
+	// often as their share allows, at least every MaxSessionEvery.
+	if l.PathEvery > 500*time.Millisecond || l.PathEvery <= 0 {
+		t.Errorf("path probes every %s, want at most 500ms", l.PathEvery)
+	}
+	if l.SessionEvery > MaxSessionEvery || l.SessionEvery <= 500*time.Millisecond {
+		t.Errorf("session logins every %s, want as often as fits (here over 500ms) and at most %s", l.SessionEvery, MaxSessionEvery)
 	}
 	for name, d := range map[string]time.Duration{"login": l.LoginEvery, "register": l.RegisterEvery, "browser": l.BrowserEvery} {
 		if d <= 0 {
 			t.Errorf("%s probe off, want it planned", name)
 		}
 	}
-	if got := utilisation(machine, 3, Rates{l.LoginEvery, l.SessionEvery, l.RegisterEvery, l.BrowserEvery}); got != l.Utilisation {
+	if got := utilisation(machine, 3, Rates{l.LoginEvery, l.SessionEvery, l.RegisterEvery, l.BrowserEvery, l.PathEvery}); got != l.Utilisation {
 		t.Errorf("reported utilisation %.3f, recomputed %.3f", l.Utilisation, got)
 	}
 	noBrowser, _ := Plan(machine, Need{Regions: 3, Window: time.Second, Headroom: DefaultHeadroom}, nil)
@@ -44,8 +50,9 @@ func TestPlanStaysWithinTheHeadroom(t *testing.T) {
 // password-login periods.
 func TestPlanScalesWithCapacity(t *testing.T) {
 	need := Need{Regions: 3, Window: 5 * time.Second, Headroom: DefaultHeadroom}
-	fast, _ := Plan(machine, need, nil)
-	slow, err := Plan(Capacity{FullPerSecond: machine.FullPerSecond / 2, SessionPerSecond: machine.SessionPerSecond / 2}, need, nil)
+	big := Capacity{FullPerSecond: 9, SessionPerSecond: 60, PathPerSecond: 300} // sessions at W/3 fit in both
+	fast, _ := Plan(big, need, nil)
+	slow, err := Plan(Capacity{FullPerSecond: big.FullPerSecond / 2, SessionPerSecond: big.SessionPerSecond / 2, PathPerSecond: big.PathPerSecond / 2}, need, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func TestPlanRefusesAnOverrideBeyondTheHeadroom(t *testing.T) {
 	if !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("got %v, want ErrOverloaded", err)
 	}
-	for _, want := range []string{"--login-every 1s", "4.7 password logins/s", "35% headroom"} {
+	for _, want := range []string{"--login-every 1s", "4.5 password logins/s", "35% headroom"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}
@@ -73,9 +80,20 @@ func TestPlanRefusesAnOverrideBeyondTheHeadroom(t *testing.T) {
 }
 
 func TestPlanRefusesWindowsTheMachineCannotResolve(t *testing.T) {
-	_, err := Plan(Capacity{FullPerSecond: 4.7, SessionPerSecond: 5}, Need{Regions: 3, Window: time.Second, Headroom: DefaultHeadroom}, nil)
-	if !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "to resolve 1s windows") {
-		t.Errorf("got %v, want a refusal naming the window", err)
+	need := Need{Regions: 3, Window: time.Second, Headroom: DefaultHeadroom}
+	_, err := Plan(Capacity{FullPerSecond: 4.5, SessionPerSecond: 15, PathPerSecond: 20}, need, nil)
+	if !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "to resolve 1s windows") || !strings.Contains(err.Error(), "20.0 path probes/s") {
+		t.Errorf("got %v, want a refusal naming the window and the path capacity", err)
+	}
+	// Path probes that fit, but too few session logins for MaxSessionEvery.
+	_, err = Plan(Capacity{FullPerSecond: 4.5, SessionPerSecond: 3, PathPerSecond: 80}, need, nil)
+	if !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "session logins every 2s") {
+		t.Errorf("got %v, want a refusal naming the session floor", err)
+	}
+	// Path probes at W/3 beyond their share fall back to W/2.
+	l, err := Plan(Capacity{FullPerSecond: 4.5, SessionPerSecond: 15, PathPerSecond: 35}, need, nil)
+	if err != nil || l.PathEvery != 500*time.Millisecond {
+		t.Errorf("got path every %s (%v), want 500ms", l.PathEvery, err)
 	}
 	if _, err := Plan(Capacity{}, Need{Regions: 3, Window: time.Second, Headroom: DefaultHeadroom}, nil); err == nil {
 		t.Error("a plan on no measured capacity")
@@ -120,10 +138,17 @@ func TestQuiet(t *testing.T) {
 // windows would pass for want of evidence.
 func TestPlanRefusesOverridesThatCannotResolveTheWindows(t *testing.T) {
 	need := Need{Regions: 3, Window: 2 * time.Second, Headroom: DefaultHeadroom}
-	for _, every := range []time.Duration{0, 5 * time.Second} {
-		_, err := Plan(machine, need, []Override{{Flag: "session-every", Every: every}})
+	for _, o := range []Override{
+		{Flag: "session-every", Every: 0}, {Flag: "session-every", Every: 5 * time.Second},
+		{Flag: "path-every", Every: 0}, {Flag: "path-every", Every: 1500 * time.Millisecond},
+	} {
+		_, err := Plan(machine, need, []Override{o})
 		if !errors.Is(err, ErrUnresolved) {
-			t.Errorf("--session-every %s: got %v, want ErrUnresolved", every, err)
+			t.Errorf("--%s %s: got %v, want ErrUnresolved", o.Flag, o.Every, err)
 		}
+	}
+	// Large windows let logins sample at W/2.
+	if _, err := Plan(machine, Need{Regions: 3, Window: 15 * time.Second, Headroom: DefaultHeadroom}, []Override{{Flag: "session-every", Every: 7 * time.Second}}); err != nil {
+		t.Errorf("session logins every 7s for 15s windows: %v", err)
 	}
 }

@@ -318,16 +318,27 @@ func Measure(h chaos.History) chaos.Measurements {
 	for p, d := range byPhase {
 		m.Latency[p] = chaos.PercentilesOf(d)
 	}
+	// A region's window and recovery are the worse of two instruments':
+	// its logins (every kind) and its path probes, each on its own
+	// sequence. The path probes sample more often and so resolve shorter
+	// windows; a success of one never ends an outage the other saw (a
+	// page that loads does not make a failing login succeed).
 	for _, r := range loginRegions(h) {
-		var evs []chaos.Event
+		var logins, paths []chaos.Event
 		for _, e := range h.Events {
-			if isLogin(e) && e.Region == r {
-				evs = append(evs, e)
+			switch {
+			case e.Region != r:
+			case isLogin(e):
+				logins = append(logins, e)
+			case e.Probe == chaos.ProbePath:
+				paths = append(paths, e)
 			}
 		}
-		byVerdict(evs) // probes overlap (open loops)
-		m.Unavailable[r] = unavailable(h, evs)
-		m.Recovery[r] = recovery(h, evs)
+		for _, evs := range [][]chaos.Event{logins, paths} {
+			byVerdict(evs) // probes overlap (open loops)
+			m.Unavailable[r] = max(m.Unavailable[r], unavailable(h, evs))
+			m.Recovery[r] = max(m.Recovery[r], recovery(h, evs))
+		}
 	}
 	return m
 }

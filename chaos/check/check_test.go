@@ -151,6 +151,47 @@ func TestTimedOutProbesCountWhenAttempted(t *testing.T) {
 	}
 }
 
+// Path probes resolve what logins sample too rarely: a short outage only
+// they saw sets the window, and their successes never end an outage the
+// logins saw (a page that loads does not make a failing login succeed).
+func TestPathProbesAreASecondInstrument(t *testing.T) {
+	h := load(t, "failover.json")
+	at := func(ms int) time.Time { return h.Start.Add(time.Duration(ms) * time.Millisecond) }
+	var logins, paths []chaos.Event
+	for ms := 0; ms < 40000; ms += 2000 {
+		logins = append(logins, chaos.Event{Probe: chaos.ProbeSessionLogin, Region: "eu", Start: at(ms), Latency: 100 * time.Millisecond, OK: true})
+	}
+	for ms := 0; ms < 40000; ms += 400 {
+		// 1.2 s of failed path probes from 12 s: the logins at 12 s and
+		// 14 s fell either side of it.
+		ok := ms < 12100 || ms >= 13300
+		paths = append(paths, chaos.Event{Probe: chaos.ProbePath, Region: "eu", Start: at(ms), Latency: 10 * time.Millisecond, OK: ok})
+	}
+	h.Events = append(logins, paths...)
+	m := Measure(h)
+	// Last path success before ends at 12.01, the first after at 13.61.
+	if got, want := m.Unavailable["eu"], 1600*time.Millisecond; got != want {
+		t.Errorf("eu unavailable %s, want %s from the path probes", got, want)
+	}
+	if m.Attempts != len(logins) || m.Failures != 0 {
+		t.Errorf("attempts %d failures %d: path probes are not logins", m.Attempts, m.Failures)
+	}
+	// Logins fail from 20 s to 30 s while path probes succeed throughout.
+	for i := range logins {
+		if s := logins[i].Start.Sub(h.Start); s >= 20*time.Second && s < 30*time.Second {
+			logins[i].OK = false
+		}
+	}
+	for i := range paths {
+		paths[i].OK = true
+	}
+	h.Events = append(logins, paths...)
+	// Last login success ends at 18.1, the next at 30.1.
+	if got, want := Measure(h).Unavailable["eu"], 12*time.Second; got != want {
+		t.Errorf("eu unavailable %s, want %s from the logins", got, want)
+	}
+}
+
 // A token whose kid names the old key while the new key signed it fails
 // its own check, not "every token verifies"; when its code came back
 // before the new key's promotion ended and its exchange ended after the

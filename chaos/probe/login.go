@@ -152,11 +152,12 @@ type Session struct {
 	a      *webagent.Agent
 	c      Client
 	region string
+	email  string
 }
 
 // NewSession signs email in through region and returns the session.
 func NewSession(ctx context.Context, hc *http.Client, c Client, region, email, password string) (*Session, error) {
-	s := &Session{a: newAgent(hc, c.RedirectURL), c: c, region: region}
+	s := &Session{a: newAgent(hc, c.RedirectURL), c: c, region: region, email: email}
 	if _, err := login(ctx, s.a, c, region, email, password); err != nil {
 		return nil, err
 	}
@@ -177,6 +178,34 @@ func (s *Session) Authorize(ctx context.Context) (Tokens, error) {
 		}
 	}
 	return fl.finish(ctx, s.a)
+}
+
+// ErrNotSignedIn is a path probe whose bridge did not show the session's
+// user signed in.
+var ErrNotSignedIn = errors.New("the bridge did not show the user signed in")
+
+// Reach is the path probe (chaos.ProbePath) of the session's region: the
+// bridge's home page with the session's cookies, which the bridge answers
+// by asking Kratos for the session, then the JWKS of the region's Hydra.
+// It hashes no password and writes nothing, and it sets no flow cookie,
+// so it may run beside an Authorize on the same session.
+func (s *Session) Reach(ctx context.Context, bridge string) error {
+	p, err := s.a.Get(ctx, strings.TrimSuffix(bridge, "/")+"/")
+	if err != nil {
+		return fmt.Errorf("bridge home: %w", err)
+	}
+	if p.Status() != http.StatusOK || p.URL().Path != "/" || !strings.Contains(p.Text, s.email) {
+		return fmt.Errorf("bridge home: %w (%s)", ErrNotSignedIn, p.Describe())
+	}
+	jwks := strings.TrimSuffix(s.c.AuthURL[s.region], "/oauth2/auth") + "/.well-known/jwks.json"
+	q, err := s.a.Get(ctx, jwks)
+	if err != nil {
+		return fmt.Errorf("hydra jwks: %w", err)
+	}
+	if q.Status() != http.StatusOK || !strings.Contains(q.Text, `"keys"`) {
+		return fmt.Errorf("hydra jwks: %s", q.Describe())
+	}
+	return nil
 }
 
 // peek reads a JWT's subject and key id without verifying it (the

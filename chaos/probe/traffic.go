@@ -134,6 +134,7 @@ type Traffic struct {
 	SessionEvery  time.Duration // per region; 0: no session logins
 	RegisterEvery time.Duration // 0: no registrations
 	BrowserEvery  time.Duration // 0: no browser logins
+	PathEvery     time.Duration // per region, on its first session; 0: no path probes
 	KeyPollEvery  time.Duration
 	// MaxOps bounds every loop, whatever its context says.
 	MaxOps int
@@ -225,6 +226,16 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 			}
 		})
 	}
+	for n, region := range regions {
+		if len(t.Sessions[region]) == 0 {
+			continue
+		}
+		// Path probes only read: they share a session with its logins.
+		s := t.Sessions[region][0]
+		loop("path-"+region, t.PathEvery, (float64(n)+0.25)/float64(len(regions)), pathsInFlight, func(int) func(context.Context) {
+			return func(ctx context.Context) { t.reach(ctx, c, region, s) }
+		})
+	}
 	loop("register", t.RegisterEvery, 0.37, 2, func(i int) func(context.Context) {
 		region := regions[i%len(regions)]
 		email := fmt.Sprintf("chaos-%d-%s-%s-%d-%s@example.com", t.Seed, t.Tag, part, i, region)
@@ -281,7 +292,7 @@ func (t *Traffic) progress(ctx context.Context, c *collector, part string) func(
 				return
 			case <-tick.C:
 				n, failed := c.counts()
-				fmt.Fprintf(t.Log, "    %s %3.0fs  %4d logins, %d failed\n", part, time.Since(start).Seconds(), n, failed)
+				fmt.Fprintf(t.Log, "    traffic part %s %3.0fs  %4d logins, %d failed\n", part, time.Since(start).Seconds(), n, failed)
 			}
 		}
 	})
@@ -320,7 +331,13 @@ func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next 
 
 // loginsInFlight bounds each region's open password-login loop: four in
 // flight absorb answers of up to four periods without a skipped tick.
-const loginsInFlight = 4
+// pathsInFlight bounds a region's path probes likewise: a path probe
+// waiting on a frozen replica must not hold back the next one, which
+// the edge sends elsewhere.
+const (
+	loginsInFlight = 4
+	pathsInFlight  = 4
+)
 
 // opContext bounds one operation to 15 s. It outlives the run's context,
 // so an operation under way when the traffic stops finishes and is
@@ -349,6 +366,21 @@ func (t *Traffic) sessionLogin(ctx context.Context, c *collector, region string,
 	start := time.Now()
 	tok, err := s.Authorize(octx)
 	t.recordLogin(octx, c, chaos.ProbeSessionLogin, region, start, tok, err)
+}
+
+func (t *Traffic) reach(ctx context.Context, c *collector, region string, s *Session) {
+	if ctx.Err() != nil {
+		return
+	}
+	octx, cancel := opContext(ctx)
+	defer cancel()
+	start := time.Now()
+	err := s.Reach(octx, t.Bridges[region])
+	ev := chaos.Event{Probe: chaos.ProbePath, Region: region, Start: start, Latency: time.Since(start), OK: err == nil}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	c.add(ev)
 }
 
 func (t *Traffic) recordLogin(ctx context.Context, c *collector, kind chaos.ProbeKind, region string, start time.Time, tok Tokens, err error) {

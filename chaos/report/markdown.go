@@ -140,10 +140,10 @@ func loadLine(l chaos.Load) string {
 		}
 		return fmtDur(d)
 	}
-	s := fmt.Sprintf("measured %s password logins/s and %s session logins/s (quiet p50 %s and %s); probes at %s of that (headroom %s): password login every %s and session login every %s per region, registration every %s, browser sign-in every %s",
-		trimFloat(l.FullPerSecond, 1), trimFloat(l.SessionPerSecond, 1), fmtDur(l.QuietFull.P50), fmtDur(l.QuietSession.P50),
+	s := fmt.Sprintf("measured %s password logins/s, %s session logins/s and %s path probes/s (quiet login p50 %s and %s); probes at %s of that (headroom %s): password login every %s, session login every %s and path probe every %s per region, registration every %s, browser sign-in every %s",
+		trimFloat(l.FullPerSecond, 1), trimFloat(l.SessionPerSecond, 1), trimFloat(l.PathPerSecond, 0), fmtDur(l.QuietFull.P50), fmtDur(l.QuietSession.P50),
 		strconv.Itoa(int(math.Round(100*l.Utilisation)))+"%", strconv.Itoa(int(math.Round(100*l.Headroom)))+"%",
-		every(l.LoginEvery), every(l.SessionEvery), every(l.RegisterEvery), every(l.BrowserEvery))
+		every(l.LoginEvery), every(l.SessionEvery), every(l.PathEvery), every(l.RegisterEvery), every(l.BrowserEvery))
 	if len(l.Overridden) > 0 {
 		s += "; set by " + strings.Join(l.Overridden, " ")
 	}

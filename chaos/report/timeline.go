@@ -415,6 +415,16 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 				mk.Title = fmt.Sprintf("%s %s at %s after %s: %s", e.Probe, e.Region, offset(sp.origin, e.Start), fmtDur(e.Latency), e.Err)
 			}
 			tl.Fail = append(tl.Fail, mk)
+		case e.Probe == chaos.ProbePath && !e.OK:
+			// Path probes are drawn only when they fail: they are many,
+			// and the logins show the latency.
+			l := tl.Lanes[laneOf[e.Region]]
+			mk := mark{X: num(x(e.Start)), Y: num(latY(float64(l.Y), scale, e.Latency))}
+			if titles < tlMaxTitles {
+				titles++
+				mk.Title = fmt.Sprintf("path probe %s at %s after %s: %s", e.Region, offset(sp.origin, e.Start), fmtDur(e.Latency), e.Err)
+			}
+			tl.Fail = append(tl.Fail, mk)
 		case e.Probe == chaos.ProbeVerify:
 			verifies++
 			if e.OK {

@@ -65,6 +65,7 @@ type Options struct {
 	SessionEvery  time.Duration // session logins, per region
 	RegisterEvery time.Duration
 	BrowserEvery  time.Duration
+	PathEvery     time.Duration // path probes, per region
 	KeyPollEvery  time.Duration
 	// Headroom is the share of the measured capacity the probes may use.
 	Headroom float64
@@ -82,7 +83,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Warmup: 8 * time.Second, Settle: 12 * time.Second,
-		LoginEvery: Calibrated, SessionEvery: Calibrated, RegisterEvery: Calibrated, BrowserEvery: Calibrated,
+		LoginEvery: Calibrated, SessionEvery: Calibrated, RegisterEvery: Calibrated, BrowserEvery: Calibrated, PathEvery: Calibrated,
 		Headroom: calibrate.DefaultHeadroom, SteadyFactor: check.DefaultSteadyFactor,
 		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second,
 	}
@@ -309,6 +310,16 @@ func (f *fixture) close(env e2e.Env) {
 	env.DeleteIdentities(ctx, append(append([]string(nil), f.emails...), f.acked...))
 }
 
+// sessionRegion is the region s was signed in through.
+func sessionRegion(f *fixture, s *probe.Session) string {
+	for r, ss := range f.sessions {
+		if slices.Contains(ss, s) {
+			return r
+		}
+	}
+	return ""
+}
+
 // allSessions lists every region's sessions.
 func (f *fixture) allSessions() []*probe.Session {
 	var out []*probe.Session
@@ -359,17 +370,33 @@ func planLoad(ctx context.Context, f *fixture, scenarios []scenario.Scenario, o 
 		}
 		c.SessionPerSecond = max(c.SessionPerSecond, rate)
 	}
+	bridges := make([]string, len(sessions))
+	for i, s := range sessions {
+		bridges[i] = f.bridges[sessionRegion(f, s)]
+	}
+	path := func(ctx context.Context, w int) error {
+		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return sessions[w%len(sessions)].Reach(lctx, bridges[w%len(sessions)])
+	}
+	for range 2 {
+		rate, err := calibrate.Throughput(ctx, calibrate.Burst{Workers: len(sessions), Max: 400, For: 3 * time.Second}, path)
+		if err != nil {
+			return chaos.Load{}, fmt.Errorf("%w: calibration: path probes: %w", ErrSteadyState, err)
+		}
+		c.PathPerSecond = max(c.PathPerSecond, rate)
+	}
 	use := cpu.Stop()
 	c.CPU = &use
-	o.logf("calibration: quiet password logins p50 %s p95 %s, session logins p50 %s p95 %s; bursts %.1f password and %.1f session logins/s",
+	o.logf("calibration: quiet password logins p50 %s p95 %s, session logins p50 %s p95 %s; bursts %.1f password logins, %.1f session logins and %.0f path probes/s",
 		c.QuietFull.P50.Round(time.Millisecond), c.QuietFull.P95.Round(time.Millisecond), c.QuietSession.P50.Round(time.Millisecond), c.QuietSession.P95.Round(time.Millisecond),
-		c.FullPerSecond, c.SessionPerSecond)
+		c.FullPerSecond, c.SessionPerSecond, c.PathPerSecond)
 	need := calibrate.Need{Regions: len(regions), Window: smallestWindow(scenarios), Browser: o.BrowserEvery != 0, Headroom: o.Headroom}
 	var overrides []calibrate.Override
 	for _, p := range []struct {
 		flag  string
 		every time.Duration
-	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}} {
+	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}, {"path-every", o.PathEvery}} {
 		if p.every != Calibrated {
 			overrides = append(overrides, calibrate.Override{Flag: p.flag, Every: p.every})
 		}
@@ -399,13 +426,13 @@ func describeLoad(l chaos.Load) string {
 		}
 		return "every " + d.String()
 	}
-	s := fmt.Sprintf("load: measured %.1f password logins/s and %.1f session logins/s (quiet p50 %s and %s)",
-		l.FullPerSecond, l.SessionPerSecond, l.QuietFull.P50.Round(time.Millisecond), l.QuietSession.P50.Round(time.Millisecond))
+	s := fmt.Sprintf("load: measured %.1f password logins/s, %.1f session logins/s and %.0f path probes/s (quiet login p50 %s and %s)",
+		l.FullPerSecond, l.SessionPerSecond, l.PathPerSecond, l.QuietFull.P50.Round(time.Millisecond), l.QuietSession.P50.Round(time.Millisecond))
 	if l.CPU != nil {
 		s += fmt.Sprintf(", machine CPU %.0f%% while measuring", 100*l.CPU.Machine)
 	}
-	s += fmt.Sprintf("; probes at %.0f%% of that (headroom %.0f%%): password login %s and session login %s per region, registration %s, browser sign-in %s",
-		100*l.Utilisation, 100*l.Headroom, every(l.LoginEvery), every(l.SessionEvery), every(l.RegisterEvery), every(l.BrowserEvery))
+	s += fmt.Sprintf("; probes at %.0f%% of that (headroom %.0f%%): password login %s, session login %s and path probe %s per region, registration %s, browser sign-in %s",
+		100*l.Utilisation, 100*l.Headroom, every(l.LoginEvery), every(l.SessionEvery), every(l.PathEvery), every(l.RegisterEvery), every(l.BrowserEvery))
 	if len(l.Overridden) > 0 {
 		s += " (set by " + strings.Join(l.Overridden, " ") + ")"
 	}
@@ -444,7 +471,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	tr := &probe.Traffic{
 		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users, Sessions: f.sessions,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
-		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, KeyPollEvery: o.KeyPollEvery,
+		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, PathEvery: load.PathEvery, KeyPollEvery: o.KeyPollEvery,
 		MaxOps: 10000, Seed: o.Seed, Tag: fmt.Sprintf("%s-%d", sc.Name, f.runs), Password: "chaos registration passphrase", Log: o.Log,
 	}
 	if f.browser != nil && load.BrowserEvery > 0 {

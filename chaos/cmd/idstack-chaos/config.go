@@ -82,6 +82,7 @@ func (c *config) flags(name string) *svc.Flags {
 		}
 		calibrated(&c.Options.LoginEvery, "login-every", "password login period per region (the global name counts as one; 0: none)")
 		calibrated(&c.Options.SessionEvery, "session-every", "session login period per region (0: none)")
+		calibrated(&c.Options.PathEvery, "path-every", "path probe period per region: the bridge's home page and the region's Hydra, signed in, no login")
 		calibrated(&c.Options.RegisterEvery, "register-every", "registration period (0: none)")
 		calibrated(&c.Options.BrowserEvery, "browser-every", "Chromium login period (0: no browser probe)")
 		fs.Duration(&c.Options.VerifierTTL, "verifier-ttl", "how long the token verifier caches the JWKS")
@@ -134,7 +135,7 @@ func (c *config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}} {
+	}{{"login-every", o.LoginEvery}, {"session-every", o.SessionEvery}, {"register-every", o.RegisterEvery}, {"browser-every", o.BrowserEvery}, {"path-every", o.PathEvery}} {
 		if d.v != runner.Calibrated && (d.v < 0 || (d.v > 0 && d.v < 50*time.Millisecond)) {
 			errs = append(errs, fmt.Errorf("%s: %s, want 0 (off), at least 50ms, or no value (calibrated)", d.name, d.v))
 		}

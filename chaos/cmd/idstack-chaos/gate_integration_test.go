@@ -55,7 +55,7 @@ func TestGateShortSuite(t *testing.T) {
 	if r.Seed != 1 || len(r.Results) != 4 || !r.Passed {
 		t.Fatalf("seed %d, %d results, passed %v; want seed 1, 4 results, passed", r.Seed, len(r.Results), r.Passed)
 	}
-	if l := r.Load; l == nil || l.FullPerSecond <= 0 || l.SessionPerSecond <= 0 || l.Utilisation <= 0 || l.Utilisation > l.Headroom {
+	if l := r.Load; l == nil || l.FullPerSecond <= 0 || l.SessionPerSecond <= 0 || l.PathPerSecond <= 0 || l.PathEvery <= 0 || l.Utilisation <= 0 || l.Utilisation > l.Headroom {
 		t.Errorf("load %+v: want measured capacities and a plan within the headroom", l)
 	}
 	for _, res := range r.Results {
@@ -65,7 +65,7 @@ func TestGateShortSuite(t *testing.T) {
 				kinds[e.Probe]++
 			}
 		}
-		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeSessionLogin, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
+		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeSessionLogin, chaos.ProbePath, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no successful %s probe", res.History.Scenario, k)
 			}
