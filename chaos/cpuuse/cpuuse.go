@@ -79,8 +79,10 @@ func machine() (busy, total uint64, ok bool) {
 }
 
 // treeTicks sums the user and system ticks of root and its descendants
-// alive now (children that exited are in their parent's cutime only once
-// waited for, which a browser's helpers are not, so live ones are summed).
+// alive now, each with the ticks of the children it has waited for
+// (cutime, cstime): a helper that exits during a span (a Chromium
+// renderer, a child the harness ran) still counts once its parent in the
+// tree has reaped it; one not reaped yet is still in /proc.
 func treeTicks(root int) uint64 {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	parent := map[int]int{}
@@ -100,14 +102,18 @@ func treeTicks(root int) uint64 {
 			continue
 		}
 		f := strings.Fields(s[i+1:])
-		// f[0] is state, f[1] ppid, f[11] utime, f[12] stime.
-		if len(f) < 13 {
+		// f[0] is state, f[1] ppid, f[11] utime, f[12] stime, f[13]
+		// cutime, f[14] cstime.
+		if len(f) < 15 {
 			continue
 		}
 		pp, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseUint(f[11], 10, 64)
-		st, _ := strconv.ParseUint(f[12], 10, 64)
-		parent[pid], ticks[pid] = pp, ut+st
+		var sum uint64
+		for _, k := range f[11:15] {
+			n, _ := strconv.ParseUint(k, 10, 64) // cutime and cstime are signed in the kernel, never negative in practice
+			sum += n
+		}
+		parent[pid], ticks[pid] = pp, sum
 	}
 	var sum uint64
 	for pid, t := range ticks {

@@ -1,6 +1,7 @@
 package cpuuse
 
 import (
+	"os/exec"
 	"runtime"
 	"syscall"
 	"testing"
@@ -39,5 +40,25 @@ func TestSpanSeesThisProcessBusy(t *testing.T) {
 	}
 	if u.Machine < u.Harness*0.5 || u.Machine > 1 {
 		t.Errorf("machine share %.3f with harness %.3f", u.Machine, u.Harness)
+	}
+}
+
+// A child that burns CPU and exits within the span counts, once reaped.
+func TestSpanCountsAChildThatExited(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	s := Start()
+	begin := time.Now()
+	// About a core-second of shell arithmetic, bounded by the loop count.
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	child := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	u := s.Stop()
+	wall := time.Since(begin)
+	if want := 0.5 * child.Seconds() / (wall.Seconds() * float64(u.Cores)); u.Harness < want {
+		t.Errorf("harness share %.3f, want at least %.3f (the child used %s of CPU in %s)", u.Harness, want, child, wall)
 	}
 }
