@@ -102,7 +102,7 @@ func TestRegionEdgeRetriesWritesOnlyWhenNothingWasAnswered(t *testing.T) {
 	cfg := string(RegionEdge(top, "eu", testBackends(top, "eu")).Data)
 	for _, want := range []string{
 		"use_backend kratos_public_write if { var(txn.host) -m str kratos.eu.idstack.test kratos.idstack.test } !METH_GET !METH_HEAD\n  use_backend kratos_public if",
-		"backend kratos_public_write\n  balance roundrobin\n  retry-on conn-failure empty-response\n",
+		"backend kratos_public_write\n  balance roundrobin\n  timeout server 15s\n  retry-on conn-failure empty-response\n",
 		"server idstack-eu-kratos-2 idstack-eu-kratos-2:" + fmt.Sprint(KratosPublicPort) + " track kratos_public/idstack-eu-kratos-2\n",
 	} {
 		if !strings.Contains(cfg, want) {

@@ -134,8 +134,13 @@ func writeFrontend(b *strings.Builder, backends []Backend, admin, monitor bool) 
 	b.WriteString("  default_backend no_route\n")
 }
 
-// writeSuffix names a pool's write twin.
-const writeSuffix = "_write"
+// writeSuffix names a pool's write twin; writeTimeout is how long the
+// twin waits for a replica's answer (a probe gives up on an operation
+// after 15 s too).
+const (
+	writeSuffix  = "_write"
+	writeTimeout = "15s"
+)
 
 // writeBackend renders a pool and its write twin. The pool health-checks
 // its servers and serves GET and HEAD with every retry of the defaults.
@@ -149,14 +154,19 @@ const writeSuffix = "_write"
 // exchanged): the retry fails as a duplicate does, and for a code Hydra
 // revokes what the first exchange issued, which no one ever received.
 // Nothing is retried after a timeout or a 5xx: the replica may still be
-// working on it.
+// working on it. For the same reason the twin waits longer for an answer
+// (writeTimeout) than the pool, whose short timeout exists to retry a GET
+// on a frozen replica's peer: for a write a timeout retries nothing and
+// only turns a slow answer into a 504 while the write may still land (a
+// registration or a code exchange over a slow WAN link to the database
+// takes 5 s and more).
 func writeBackend(b *strings.Builder, be Backend) {
 	fmt.Fprintf(b, "\nbackend %s\n  balance roundrobin\n", be.Name)
 	fmt.Fprintf(b, "  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n", be.HealthPath)
 	for _, s := range be.Servers {
 		fmt.Fprintf(b, "  server %s %s:%d check\n", s, s, be.Port)
 	}
-	fmt.Fprintf(b, "\nbackend %s%s\n  balance roundrobin\n  retry-on conn-failure empty-response\n", be.Name, writeSuffix)
+	fmt.Fprintf(b, "\nbackend %s%s\n  balance roundrobin\n  timeout server %s\n  retry-on conn-failure empty-response\n", be.Name, writeSuffix, writeTimeout)
 	for _, s := range be.Servers {
 		fmt.Fprintf(b, "  server %s %s:%d track %s/%s\n", s, s, be.Port, be.Name, s)
 	}
