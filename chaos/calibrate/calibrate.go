@@ -60,8 +60,8 @@ func sessionFloor(w time.Duration) time.Duration { return max(w/2, MaxSessionEve
 // quiet baseline's latency.
 type Capacity struct {
 	FullPerSecond, SessionPerSecond, PathPerSecond float64
-	QuietFull, QuietSession         chaos.Percentiles
-	CPU                             *chaos.CPUUse
+	QuietFull, QuietSession                        chaos.Percentiles
+	CPU                                            *chaos.CPUUse
 }
 
 // Rates are probe periods; 0 turns a probe off. Logins are per region.
