@@ -111,10 +111,10 @@ test-unit: ## fast unit tests, no Docker
 test-integration: images ## integration tests against real servers in Docker
 	@mkdir -p .cache
 	@# Verbose into a log; print the package results, failures and skips (with their
-	@# reasons); on failure, the log's tail.
+	@# reasons); on failure, each failed test's own output and the log's tail.
 	@set +e; $(GO) test $(TEST_FLAGS) -v -p 1 -tags integration -timeout $(INTEGRATION_TIMEOUT) ./... > .cache/integration.log 2>&1; rc=$$?; \
 	grep -E '^(ok|FAIL|panic)|^--- (FAIL|SKIP)|SKIP \(' .cache/integration.log; \
-	if [ $$rc -ne 0 ]; then echo "--- last 150 lines of .cache/integration.log ---"; tail -n 150 .cache/integration.log; fi; \
+	if [ $$rc -ne 0 ]; then tools/failed-tests.sh .cache/integration.log 200; echo "--- last 40 lines of .cache/integration.log ---"; tail -n 40 .cache/integration.log; fi; \
 	exit $$rc
 
 .PHONY: test
@@ -125,7 +125,7 @@ test-e2e: images ## the browser suite (Chromium) against a local topology of its
 	@mkdir -p .cache
 	@set +e; $(GO) test $(TEST_FLAGS) -v -tags e2e -timeout 30m ./e2e/... > .cache/e2e.log 2>&1; rc=$$?; \
 	grep -E '^(ok|FAIL|panic)|^ *--- (FAIL|SKIP)|SKIP \(|^ *\|' .cache/e2e.log; \
-	if [ $$rc -ne 0 ]; then echo "--- last 150 lines of .cache/e2e.log ---"; tail -n 150 .cache/e2e.log; fi; \
+	if [ $$rc -ne 0 ]; then tools/failed-tests.sh .cache/e2e.log 200; echo "--- last 40 lines of .cache/e2e.log ---"; tail -n 40 .cache/e2e.log; fi; \
 	exit $$rc
 
 # --- helm (issue #7): targets owned by helm/ ---
