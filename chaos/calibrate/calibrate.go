@@ -85,12 +85,30 @@ type Override struct {
 // fits, but at least every max(W/2, MaxSessionEvery) (their own window,
 // judged on the same W, is then judged conservatively: one failed login
 // spans two of their periods).
+//
+// Span is the shortest judged history of a scenario (warm-up, faults,
+// settling): every probe kind must be seen in every scenario, so
+// registrations and browser sign-ins each sample at least every
+// Span/Coverage, password logins every Span/RegionCoverage in each region,
+// whatever their share of the budget would give them, and the session
+// logins get what that leaves. 0 asks for no such coverage.
 type Need struct {
 	Regions  int
 	Window   time.Duration
+	Span     time.Duration
 	Browser  bool // a browser probe is wanted
 	Headroom float64
 }
+
+// Coverage is how many times at least each probe kind samples the
+// shortest scenario: three, so that a kind whose operations go round the
+// regions reaches every region once, and one taken down by the fault
+// still leaves the others to show the probe alive.
+const Coverage = 3
+
+// RegionCoverage is how many times at least the password logins sample
+// the shortest scenario in each region.
+const RegionCoverage = 2
 
 // ErrUnresolved is an override that samples too rarely for the windows the
 // SLOs judge (a window is then passed for want of evidence).
@@ -100,7 +118,9 @@ var ErrUnresolved = errors.New("probe load too sparse for the SLO windows")
 // measured capacity than the headroom allows.
 var ErrOverloaded = errors.New("probe load beyond the headroom")
 
-// Plan chooses the probe periods for need within c, then applies the
+// Plan chooses the probe periods for need within c (path probes first,
+// then the other kinds' coverage of the shortest scenario, then session
+// logins, then the rest of the budget shared out), then applies the
 // overrides (by flag: login-every, session-every, register-every,
 // browser-every). It refuses a plan whose load exceeds the headroom,
 // naming the flags and the measured capacity.
@@ -131,22 +151,44 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 				ErrOverloaded, r.PathEvery, need.Regions, need.Window, 100*path, c.PathPerSecond, 100*pathShare, 100*need.Headroom)
 		}
 	}
+	// Password logins, registrations and browser sign-ins are first given
+	// their coverage of the shortest scenario.
+	var cover Rates
+	if need.Span > 0 {
+		every := need.Span / Coverage
+		cover = Rates{LoginEvery: need.Span / RegionCoverage, RegisterEvery: every}
+		if need.Browser {
+			cover.BrowserEvery = every
+		}
+	}
+	covered := utilisation(c, need.Regions, cover)
 	// Sessions sample every W/3 when that fits in sessionShare of what the
-	// path probes leave, else as often as fits, down to sessionFloor.
-	left := need.Headroom - path
+	// path probes and the coverage leave, else as often as fits, down to
+	// sessionFloor.
+	left := need.Headroom - path - covered
 	floor := sessionFloor(need.Window)
+	if left <= 0 {
+		return load, fmt.Errorf("%w: path probes, a password login per region every %s and a registration and a browser sign-in every %s (to see each in the shortest scenario, %s) need %.0f%% of the measured capacity (%.1f password logins/s), more than the %.0f%% headroom",
+			ErrOverloaded, cover.LoginEvery, cover.RegisterEvery, need.Span, 100*(path+covered), c.FullPerSecond, 100*need.Headroom)
+	}
+	// When their share does not reach the floor, they may take all of
+	// what is left to reach it.
 	r.SessionEvery = max(roundUp(need.Window/3), roundUp(seconds(n/(sessionShare*left*c.SessionPerSecond))))
 	if r.SessionEvery > floor {
-		u := utilisation(c, need.Regions, Rates{SessionEvery: floor})
-		return load, fmt.Errorf("%w: session logins every %s in %d regions need %.0f%% of the measured capacity (%.1f session logins/s), more than %.0f%% of the %.0f%% headroom the path probes leave",
-			ErrOverloaded, floor, need.Regions, 100*u, c.SessionPerSecond, 100*sessionShare, 100*left)
+		if u := utilisation(c, need.Regions, Rates{SessionEvery: floor}); u > left {
+			return load, fmt.Errorf("%w: session logins every %s in %d regions need %.0f%% of the measured capacity (%.1f session logins/s), more than the %.0f%% of the headroom the path probes and the other probes' coverage leave",
+				ErrOverloaded, floor, need.Regions, 100*u, c.SessionPerSecond, 100*left)
+		}
+		r.SessionEvery = floor
 	}
 	session := path + utilisation(c, need.Regions, Rates{SessionEvery: r.SessionEvery})
-	budget := (need.Headroom - session) * c.FullPerSecond // password logins per second
-	r.LoginEvery = roundUp(seconds(n / (shareLogin * budget)))
-	r.RegisterEvery = roundUp(seconds(1 / (shareRegister * budget)))
+	// What is left after the coverage is shared out on top of it, in
+	// password logins per second.
+	extra := (need.Headroom - session - covered) * c.FullPerSecond
+	r.LoginEvery = roundUp(seconds(n / (perSecond(cover.LoginEvery, n) + shareLogin*extra)))
+	r.RegisterEvery = roundUp(seconds(1 / (perSecond(cover.RegisterEvery, 1) + shareRegister*extra)))
 	if need.Browser {
-		r.BrowserEvery = roundUp(seconds(BrowserCost / (shareBrowser * budget)))
+		r.BrowserEvery = roundUp(seconds(BrowserCost / (perSecond(cover.BrowserEvery, BrowserCost) + shareBrowser*extra)))
 	}
 	for _, o := range overrides {
 		switch o.Flag {
@@ -182,12 +224,7 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 
 // utilisation is the share of capacity rates r use in regions regions.
 func utilisation(c Capacity, regions int, r Rates) float64 {
-	per := func(every time.Duration, n float64) float64 {
-		if every <= 0 {
-			return 0
-		}
-		return n / every.Seconds()
-	}
+	per := perSecond
 	n := float64(regions)
 	full := per(r.LoginEvery, n) + per(r.RegisterEvery, 1) + BrowserCost*per(r.BrowserEvery, 1)
 	u := full/c.FullPerSecond + per(r.SessionEvery, n)/c.SessionPerSecond
@@ -195,6 +232,14 @@ func utilisation(c Capacity, regions int, r Rates) float64 {
 		u += per(r.PathEvery, n) / c.PathPerSecond
 	}
 	return u
+}
+
+// perSecond is n operations every every, per second (0 when off).
+func perSecond(every time.Duration, n float64) float64 {
+	if every <= 0 {
+		return 0
+	}
+	return n / every.Seconds()
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

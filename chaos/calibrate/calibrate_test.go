@@ -152,3 +152,42 @@ func TestPlanRefusesOverridesThatCannotResolveTheWindows(t *testing.T) {
 		t.Errorf("session logins every 7s for 15s windows: %v", err)
 	}
 }
+
+// Every probe kind samples the shortest scenario at least Coverage times,
+// the session logins taking what that leaves; a machine too small for
+// that coverage is refused, naming it.
+func TestPlanCoversTheShortestScenario(t *testing.T) {
+	need := Need{Regions: 3, Window: time.Second, Span: 30 * time.Second, Browser: true, Headroom: DefaultHeadroom}
+	l, err := Plan(machine, need, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]time.Duration{"register": l.RegisterEvery, "browser": l.BrowserEvery} {
+		if d <= 0 || d > need.Span/Coverage {
+			t.Errorf("%s every %s, want at most every %s", name, d, need.Span/Coverage)
+		}
+	}
+	if l.LoginEvery <= 0 || l.LoginEvery > need.Span/RegionCoverage {
+		t.Errorf("password logins every %s per region, want at most every %s", l.LoginEvery, need.Span/RegionCoverage)
+	}
+	if l.Utilisation > DefaultHeadroom+1e-9 || l.Utilisation < DefaultHeadroom*0.8 {
+		t.Errorf("utilisation %.3f, want close to and at most %.2f", l.Utilisation, DefaultHeadroom)
+	}
+	uncovered, err := Plan(machine, Need{Regions: 3, Window: time.Second, Browser: true, Headroom: DefaultHeadroom}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SessionEvery < uncovered.SessionEvery || l.BrowserEvery > uncovered.BrowserEvery {
+		t.Errorf("with coverage sessions every %s and browser every %s, without %s and %s: coverage must come out of the sessions' share",
+			l.SessionEvery, l.BrowserEvery, uncovered.SessionEvery, uncovered.BrowserEvery)
+	}
+	// Sessions whose share does not reach their floor take what is left.
+	tight, err := Plan(Capacity{FullPerSecond: 4.5, SessionPerSecond: 12, PathPerSecond: 80}, need, nil)
+	if err != nil || tight.SessionEvery != MaxSessionEvery || tight.Utilisation > DefaultHeadroom+1e-9 {
+		t.Errorf("got sessions every %s at %.3f (%v), want every %s within the headroom", tight.SessionEvery, tight.Utilisation, err, MaxSessionEvery)
+	}
+	_, err = Plan(Capacity{FullPerSecond: 1, SessionPerSecond: 15, PathPerSecond: 80}, need, nil)
+	if !errors.Is(err, ErrOverloaded) || !strings.Contains(err.Error(), "every 15s") || !strings.Contains(err.Error(), "every 10s") || !strings.Contains(err.Error(), "1.0 password logins/s") {
+		t.Errorf("got %v, want a refusal naming the coverage and the capacity", err)
+	}
+}

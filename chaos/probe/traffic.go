@@ -149,6 +149,15 @@ type Traffic struct {
 
 	poolsOnce sync.Once
 	pools     map[string]chan *Session
+	epochOnce sync.Once
+	start     time.Time
+}
+
+// epoch is when the first run started: every run's loops tick on grids
+// from it.
+func (t *Traffic) epoch() time.Time {
+	t.epochOnce.Do(func() { t.start = time.Now() })
+	return t.start
 }
 
 // sessionPools returns, per region, the free session clients; every run
@@ -185,14 +194,13 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 	// password hashes of the regions' logins, the registrations and the
 	// browser's sign-ins do not all land on the cores at the same instant
 	// (a pile-up the steady state would rightly refuse as overload).
-	loop := func(name string, every time.Duration, phase float64, inFlight int, next func(i int) func(ctx context.Context)) {
+	epoch := t.epoch()
+	loop := func(name string, every time.Duration, phase float64, inFlight int, next func(k int) func(ctx context.Context)) {
 		if every <= 0 {
 			return
 		}
-		wg.Go(func() {
-			sleep(ctx, time.Duration(phase*float64(every)))
-			openLoop(ctx, every, inFlight, t.MaxOps, next, func() { c.skip(name) })
-		})
+		g := grid{epoch: epoch, every: every, phase: time.Duration(phase * float64(every))}
+		wg.Go(func() { openLoop(ctx, g, inFlight, t.MaxOps, next, func() { c.skip(name) }) })
 	}
 	regions := make([]string, 0, len(t.Bridges))
 	for r := range t.Bridges {
@@ -299,19 +307,47 @@ func (t *Traffic) progress(ctx context.Context, c *collector, part string) func(
 	return func() { close(done); wg.Wait() }
 }
 
-// openLoop starts up to max operations, one per tick of every, with at
-// most inFlight running; a tick at the bound calls skipped instead. It
-// calls next(i) on its own goroutine, in order (so seeded picks repeat),
-// runs what it returns on another, and returns when ctx is done or max
-// ticks have passed, once every operation it started has returned.
-func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next func(i int) func(ctx context.Context), skipped func()) {
+// grid is a loop's schedule: ticks at epoch + phase + k·every for k = 0,
+// 1, 2, …. Every run of one Traffic ticks on the same grid, so a
+// scenario's parts form one steady schedule: a part does not restart the
+// phases (a probe rarer than a part would never fire) nor the tick index
+// that picks the region (every part would start in the same one).
+type grid struct {
+	epoch        time.Time
+	every, phase time.Duration
+}
+
+// after returns the first tick at or after now whose index is at least
+// from, and its index.
+func (g grid) after(now time.Time, from int) (int, time.Time) {
+	k := 0
+	if d := now.Sub(g.epoch.Add(g.phase)); d > 0 {
+		k = int((d + g.every - 1) / g.every)
+	}
+	k = max(k, from)
+	return k, g.epoch.Add(g.phase + time.Duration(k)*g.every)
+}
+
+// openLoop starts up to max operations, one per tick of g, with at most
+// inFlight running; a tick at the bound calls skipped instead. It calls
+// next(k) with the tick's index k on its own goroutine, in order (so
+// seeded picks repeat), runs what it returns on another, and returns when
+// ctx is done or max ticks have passed, once every operation it started
+// has returned. A tick it was too late for (the process stalled) is
+// dropped, not made up with a burst.
+func openLoop(ctx context.Context, g grid, inFlight, max int, next func(k int) func(ctx context.Context), skipped func()) {
 	var ops sync.WaitGroup
 	defer ops.Wait()
 	slots := make(chan struct{}, inFlight)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for i := 0; i < max && ctx.Err() == nil; i++ {
-		op := next(i)
+	k := 0
+	for n := 0; n < max; n++ {
+		var at time.Time
+		k, at = g.after(time.Now(), k)
+		if !sleepUntil(ctx, at) {
+			return
+		}
+		op := next(k)
+		k++
 		select {
 		case slots <- struct{}{}:
 			ops.Go(func() {
@@ -321,11 +357,19 @@ func openLoop(ctx context.Context, every time.Duration, inFlight, max int, next 
 		default:
 			skipped()
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	}
+}
+
+// sleepUntil waits until at or until ctx is done; it reports whether ctx
+// is still live.
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return ctx.Err() == nil
 	}
 }
 
@@ -448,17 +492,5 @@ func (t *Traffic) browserLogin(ctx context.Context, c *collector, region string,
 	c.add(ev)
 	if ok {
 		t.verify(octx, c, region, tok)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

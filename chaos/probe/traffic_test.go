@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestOpenLoopKeepsItsRateAndItsBound(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		openLoop(context.Background(), time.Millisecond, 3, 10, next, func() { skipped.Add(1) })
+		openLoop(context.Background(), grid{epoch: time.Now(), every: time.Millisecond}, 3, 10, next, func() { skipped.Add(1) })
 		close(done)
 	}()
 	deadline := time.After(5 * time.Second)
@@ -59,9 +60,64 @@ func TestOpenLoopStopsAndWaits(t *testing.T) {
 		}
 	}
 	time.AfterFunc(20*time.Millisecond, cancel)
-	openLoop(ctx, time.Millisecond, 2, 1_000_000, next, func() {})
+	openLoop(ctx, grid{epoch: time.Now(), every: time.Millisecond}, 2, 1_000_000, next, func() {})
 	if finished.Load() != 2 {
 		t.Errorf("%d operations finished before the loop returned, want 2", finished.Load())
+	}
+}
+
+// Runs of one schedule tick on one grid: a run that starts mid-period
+// waits for the grid's next tick, whatever its own start, and the tick
+// index goes on where the run before left it; a stalled loop drops the
+// ticks it missed instead of bursting.
+func TestGridSpansRuns(t *testing.T) {
+	epoch := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	g := grid{epoch: epoch, every: 10 * time.Second, phase: 3 * time.Second}
+	for _, c := range []struct {
+		now      time.Duration // after the epoch
+		from     int
+		wantK    int
+		wantAtAt time.Duration
+	}{
+		{0, 0, 0, 3 * time.Second},                 // the first run waits for its phase
+		{3 * time.Second, 0, 0, 3 * time.Second},   // on a tick: that tick
+		{4 * time.Second, 0, 1, 13 * time.Second},  // a part starting between ticks
+		{25 * time.Second, 0, 3, 33 * time.Second}, // and later
+		{25 * time.Second, 5, 5, 53 * time.Second}, // never an index already used
+		{61 * time.Second, 4, 6, 63 * time.Second}, // a stall drops ticks 4 and 5
+	} {
+		k, at := g.after(epoch.Add(c.now), c.from)
+		if k != c.wantK || !at.Equal(epoch.Add(c.wantAtAt)) {
+			t.Errorf("after(+%s, from %d) = %d at +%s; want %d at +%s", c.now, c.from, k, at.Sub(epoch), c.wantK, c.wantAtAt)
+		}
+	}
+}
+
+// Two parts run one after the other on one Traffic: the indexes the
+// second part's loop is called with carry on from the first's, so a
+// probe whose region is picked by index does not start every part in
+// the same region.
+func TestPartsCarryTheTickIndexOn(t *testing.T) {
+	g := grid{epoch: time.Now(), every: 5 * time.Millisecond}
+	var seen []int
+	var mu sync.Mutex
+	run := func(n int) {
+		openLoop(context.Background(), g, 1, n, func(k int) func(context.Context) {
+			mu.Lock()
+			seen = append(seen, k)
+			mu.Unlock()
+			return func(context.Context) {}
+		}, func() {})
+	}
+	run(3)
+	run(3)
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Fatalf("tick indexes %v: want them increasing across parts", seen)
+		}
+	}
+	if len(seen) != 6 || seen[3] < 3 {
+		t.Errorf("tick indexes %v: the second part must go on from the first's", seen)
 	}
 }
 

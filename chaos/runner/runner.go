@@ -391,7 +391,7 @@ func planLoad(ctx context.Context, f *fixture, scenarios []scenario.Scenario, o 
 	o.logf("calibration: quiet password logins p50 %s p95 %s, session logins p50 %s p95 %s; bursts %.1f password logins, %.1f session logins and %.0f path probes/s",
 		c.QuietFull.P50.Round(time.Millisecond), c.QuietFull.P95.Round(time.Millisecond), c.QuietSession.P50.Round(time.Millisecond), c.QuietSession.P95.Round(time.Millisecond),
 		c.FullPerSecond, c.SessionPerSecond, c.PathPerSecond)
-	need := calibrate.Need{Regions: len(regions), Window: smallestWindow(scenarios), Browser: o.BrowserEvery != 0, Headroom: o.Headroom}
+	need := calibrate.Need{Regions: len(regions), Window: smallestWindow(scenarios), Span: shortestSpan(scenarios, o), Browser: o.BrowserEvery != 0, Headroom: o.Headroom}
 	var overrides []calibrate.Override
 	for _, p := range []struct {
 		flag  string
@@ -417,6 +417,22 @@ func smallestWindow(scenarios []scenario.Scenario) time.Duration {
 		w = 5 * time.Second
 	}
 	return w
+}
+
+// shortestSpan is the shortest history a scenario judges: its warm-up,
+// its faults to the end of the last and the settling after.
+func shortestSpan(scenarios []scenario.Scenario, o Options) time.Duration {
+	var span time.Duration
+	for _, sc := range scenarios {
+		var end time.Duration
+		for _, f := range sc.Faults {
+			end = max(end, f.At+f.For)
+		}
+		if d := o.Warmup + end + o.Settle; span == 0 || d < span {
+			span = d
+		}
+	}
+	return span
 }
 
 func describeLoad(l chaos.Load) string {
