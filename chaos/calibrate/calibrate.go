@@ -38,7 +38,9 @@ const (
 	sessionShare = 0.75
 )
 
-// Shares of the password-login budget, after the session logins.
+// Shares of the password-login budget, after the session logins (and on
+// top of the coverage; a browser that has coverage keeps to it and leaves
+// its share to the other two).
 const (
 	shareLogin    = 0.4
 	shareRegister = 0.3
@@ -100,10 +102,11 @@ type Need struct {
 	Headroom float64
 }
 
-// Coverage is how many times at least each probe kind samples the
-// shortest scenario: three, so that a kind whose operations go round the
-// regions reaches every region once, and one taken down by the fault
-// still leaves the others to show the probe alive.
+// Coverage is how many times at least registrations and browser sign-ins
+// sample the shortest scenario: three, and at least once per target they
+// go round (registrations every probed region's bridge, the global one
+// included; browser sign-ins every real region), so that a target taken
+// down by the fault still leaves the others to show the probe alive.
 const Coverage = 3
 
 // RegionCoverage is how many times at least the password logins sample
@@ -152,14 +155,21 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 		}
 	}
 	// Password logins, registrations and browser sign-ins are first given
-	// their coverage of the shortest scenario.
-	var cover Rates
-	if need.Span > 0 {
-		every := need.Span / Coverage
-		cover = Rates{LoginEvery: need.Span / RegionCoverage, RegisterEvery: every}
-		if need.Browser {
-			cover.BrowserEvery = every
-		}
+	// their coverage of the shortest scenario, unless a flag sets them.
+	overridden := map[string]bool{}
+	for _, o := range overrides {
+		overridden[o.Flag] = true
+	}
+	want := coverage(need)
+	cover := want
+	if overridden["login-every"] {
+		cover.LoginEvery = 0
+	}
+	if overridden["register-every"] {
+		cover.RegisterEvery = 0
+	}
+	if overridden["browser-every"] {
+		cover.BrowserEvery = 0
 	}
 	covered := utilisation(c, need.Regions, cover)
 	// Sessions sample every W/3 when that fits in sessionShare of what the
@@ -168,8 +178,8 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 	left := need.Headroom - path - covered
 	floor := sessionFloor(need.Window)
 	if left <= 0 {
-		return load, fmt.Errorf("%w: path probes, a password login per region every %s and a registration and a browser sign-in every %s (to see each in the shortest scenario, %s) need %.0f%% of the measured capacity (%.1f password logins/s), more than the %.0f%% headroom",
-			ErrOverloaded, cover.LoginEvery, cover.RegisterEvery, need.Span, 100*(path+covered), c.FullPerSecond, 100*need.Headroom)
+		return load, fmt.Errorf("%w: path probes and %s (to see each kind in the shortest scenario, %s) need %.0f%% of the measured capacity (%.1f password logins/s, %.1f path probes/s), more than the %.0f%% headroom",
+			ErrOverloaded, describeCoverage(cover), need.Span.Round(100*time.Millisecond), 100*(path+covered), c.FullPerSecond, c.PathPerSecond, 100*need.Headroom)
 	}
 	// When their share does not reach the floor, they may take all of
 	// what is left to reach it.
@@ -185,10 +195,17 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 	// What is left after the coverage is shared out on top of it, in
 	// password logins per second.
 	extra := (need.Headroom - session - covered) * c.FullPerSecond
-	r.LoginEvery = roundUp(seconds(n / (perSecond(cover.LoginEvery, n) + shareLogin*extra)))
-	r.RegisterEvery = roundUp(seconds(1 / (perSecond(cover.RegisterEvery, 1) + shareRegister*extra)))
+	// A browser with coverage samples at exactly that: each sign-in costs
+	// the harness a Chromium page load on the same cores, so its share
+	// goes to the others.
+	login, register, browser := shareLogin, shareRegister, shareBrowser
+	if cover.BrowserEvery > 0 {
+		login, register, browser = login+browser*login/(login+register), register+browser*register/(login+register), 0
+	}
+	r.LoginEvery = roundUp(seconds(n / (perSecond(cover.LoginEvery, n) + login*extra)))
+	r.RegisterEvery = roundUp(seconds(1 / (perSecond(cover.RegisterEvery, 1) + register*extra)))
 	if need.Browser {
-		r.BrowserEvery = roundUp(seconds(BrowserCost / (perSecond(cover.BrowserEvery, BrowserCost) + shareBrowser*extra)))
+		r.BrowserEvery = roundUp(seconds(BrowserCost / (perSecond(cover.BrowserEvery, BrowserCost) + browser*extra)))
 	}
 	for _, o := range overrides {
 		switch o.Flag {
@@ -213,6 +230,19 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 	if r.SessionEvery <= 0 || r.SessionEvery > floor {
 		return load, fmt.Errorf("%w: session logins every %s leave the regions without a login for too long (want at most every %s)", ErrUnresolved, r.SessionEvery, floor)
 	}
+	for _, k := range []struct {
+		flag, what  string
+		got, atMost time.Duration
+	}{
+		{"login-every", "password logins in each region", r.LoginEvery, want.LoginEvery},
+		{"register-every", "registrations", r.RegisterEvery, want.RegisterEvery},
+		{"browser-every", "browser sign-ins", r.BrowserEvery, want.BrowserEvery},
+	} {
+		if overridden[k.flag] && k.got > 0 && k.atMost > 0 && k.got > k.atMost {
+			return load, fmt.Errorf("%w: --%s %s leaves the shortest scenario (%s) without its %s (want at most every %s, or 0 to turn them off)",
+				ErrUnresolved, k.flag, k.got, need.Span.Round(100*time.Millisecond), k.what, k.atMost)
+		}
+	}
 	load.LoginEvery, load.SessionEvery, load.RegisterEvery, load.BrowserEvery, load.PathEvery = r.LoginEvery, r.SessionEvery, r.RegisterEvery, r.BrowserEvery, r.PathEvery
 	load.Utilisation = utilisation(c, need.Regions, r)
 	if load.Utilisation > need.Headroom+1e-9 {
@@ -220,6 +250,43 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 			ErrOverloaded, strings.Join(load.Overridden, " "), 100*load.Utilisation, c.FullPerSecond, c.SessionPerSecond, c.PathPerSecond, 100*need.Headroom)
 	}
 	return load, nil
+}
+
+// coverage returns the rarest periods that still see each kind often
+// enough in the shortest scenario (RegionCoverage password logins per
+// region; Coverage registrations and browser sign-ins, and one per target
+// they go round), on the 100 ms grid the plan rounds to, rounded down so
+// that no rounding takes a sample out. Kinds not wanted are 0.
+func coverage(need Need) Rates {
+	if need.Span <= 0 {
+		return Rates{}
+	}
+	r := Rates{
+		LoginEvery:    roundDown(need.Span / RegionCoverage),
+		RegisterEvery: roundDown(need.Span / time.Duration(max(Coverage, need.Regions))),
+	}
+	if need.Browser {
+		r.BrowserEvery = roundDown(need.Span / time.Duration(max(Coverage, need.Regions-1)))
+	}
+	return r
+}
+
+// describeCoverage names the coverage periods of r that are set.
+func describeCoverage(r Rates) string {
+	var parts []string
+	if r.LoginEvery > 0 {
+		parts = append(parts, "a password login per region every "+r.LoginEvery.String())
+	}
+	if r.RegisterEvery > 0 {
+		parts = append(parts, "a registration every "+r.RegisterEvery.String())
+	}
+	if r.BrowserEvery > 0 {
+		parts = append(parts, "a browser sign-in every "+r.BrowserEvery.String())
+	}
+	if len(parts) == 0 {
+		return "no other probe"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // utilisation is the share of capacity rates r use in regions regions.
@@ -243,6 +310,12 @@ func perSecond(every time.Duration, n float64) float64 {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// roundDown rounds d down to a tenth of a second.
+func roundDown(d time.Duration) time.Duration {
+	const q = 100 * time.Millisecond
+	return d / q * q
+}
 
 // roundUp rounds d up to a tenth of a second (a longer period is a lighter
 // load).

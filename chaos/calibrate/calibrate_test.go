@@ -191,3 +191,43 @@ func TestPlanCoversTheShortestScenario(t *testing.T) {
 		t.Errorf("got %v, want a refusal naming the coverage and the capacity", err)
 	}
 }
+
+// A span off the 100 ms grid still gets its coverage: the periods round
+// down, not up, even when the sessions take all that is left.
+func TestCoverageSurvivesRounding(t *testing.T) {
+	need := Need{Regions: 3, Window: time.Second, Span: 32 * time.Second, Browser: true, Headroom: DefaultHeadroom}
+	for _, c := range []Capacity{machine, {FullPerSecond: 4.5, SessionPerSecond: 12, PathPerSecond: 80}} {
+		l, err := Plan(c, need, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 32 s / 3 = 10.67 s: three samples need a period of at most 10.6 s.
+		if l.RegisterEvery > 10600*time.Millisecond || l.BrowserEvery > 10600*time.Millisecond || l.LoginEvery > 16*time.Second {
+			t.Errorf("capacity %+v: register every %s, browser every %s, login every %s: want at most 10.6s, 10.6s, 16s",
+				c, l.RegisterEvery, l.BrowserEvery, l.LoginEvery)
+		}
+	}
+	// More targets than Coverage: one sample per target.
+	wide := Need{Regions: 5, Window: time.Second, Span: 32 * time.Second, Browser: true, Headroom: DefaultHeadroom}
+	if got := coverage(wide); got.RegisterEvery != 6400*time.Millisecond || got.BrowserEvery != 8*time.Second {
+		t.Errorf("5 probed regions: coverage %+v, want registrations every 6.4s (5 bridges), browser every 8s (4 regions)", got)
+	}
+}
+
+// A flag that sets a kind takes it out of the coverage the plan reserves,
+// and is held to that coverage itself: sparser is refused, 0 turns it off.
+func TestOverridesAndCoverage(t *testing.T) {
+	need := Need{Regions: 3, Window: time.Second, Span: 30 * time.Second, Browser: true, Headroom: DefaultHeadroom}
+	_, err := Plan(machine, need, []Override{{Flag: "browser-every", Every: 30 * time.Second}})
+	if !errors.Is(err, ErrUnresolved) || !strings.Contains(err.Error(), "--browser-every 30s") || !strings.Contains(err.Error(), "every 10s") {
+		t.Errorf("got %v, want the sparse override refused, naming the flag and the coverage", err)
+	}
+	off, err := Plan(machine, need, []Override{{Flag: "browser-every", Every: 0}})
+	if err != nil || off.BrowserEvery != 0 {
+		t.Fatalf("browser off: %+v, %v", off, err)
+	}
+	on, _ := Plan(machine, need, nil)
+	if off.SessionEvery > on.SessionEvery {
+		t.Errorf("with the browser off sessions every %s, with it %s: its coverage must be given back", off.SessionEvery, on.SessionEvery)
+	}
+}

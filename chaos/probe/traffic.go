@@ -151,6 +151,8 @@ type Traffic struct {
 	pools     map[string]chan *Session
 	epochOnce sync.Once
 	start     time.Time
+	claimsMu  sync.Mutex
+	claims    map[string]*claims
 }
 
 // epoch is when the first run started: every run's loops tick on grids
@@ -158,6 +160,19 @@ type Traffic struct {
 func (t *Traffic) epoch() time.Time {
 	t.epochOnce.Do(func() { t.start = time.Now() })
 	return t.start
+}
+
+// claimsOf returns loop name's claims, shared by every run.
+func (t *Traffic) claimsOf(name string) *claims {
+	t.claimsMu.Lock()
+	defer t.claimsMu.Unlock()
+	if t.claims == nil {
+		t.claims = map[string]*claims{}
+	}
+	if t.claims[name] == nil {
+		t.claims[name] = &claims{}
+	}
+	return t.claims[name]
 }
 
 // sessionPools returns, per region, the free session clients; every run
@@ -195,11 +210,11 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 	// browser's sign-ins do not all land on the cores at the same instant
 	// (a pile-up the steady state would rightly refuse as overload).
 	epoch := t.epoch()
-	loop := func(name string, every time.Duration, phase float64, inFlight int, next func(k int) func(ctx context.Context)) {
+	loop := func(name string, every time.Duration, phase float64, inFlight int, next func(k, n int) func(ctx context.Context)) {
 		if every <= 0 {
 			return
 		}
-		g := grid{epoch: epoch, every: every, phase: time.Duration(phase * float64(every))}
+		g := grid{epoch: epoch, every: every, phase: time.Duration(phase * float64(every)), claims: t.claimsOf(name)}
 		wg.Go(func() { openLoop(ctx, g, inFlight, t.MaxOps, next, func() { c.skip(name) }) })
 	}
 	regions := make([]string, 0, len(t.Bridges))
@@ -209,7 +224,7 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 	sort.Strings(regions)
 	for n, region := range regions {
 		rng := rand.New(rand.NewPCG(uint64(t.Seed), uint64(n)))
-		loop("login-"+region, t.LoginEvery, float64(n)/float64(len(regions)), loginsInFlight, func(int) func(context.Context) {
+		loop("login-"+region, t.LoginEvery, float64(n)/float64(len(regions)), loginsInFlight, func(int, int) func(context.Context) {
 			u := t.Users[rng.IntN(len(t.Users))]
 			return func(ctx context.Context) { t.httpLogin(ctx, c, region, u) }
 		})
@@ -220,7 +235,7 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 		if cap(pool) == 0 {
 			continue
 		}
-		loop("session-"+region, t.SessionEvery, (float64(n)+0.5)/float64(len(regions)), cap(pool), func(int) func(context.Context) {
+		loop("session-"+region, t.SessionEvery, (float64(n)+0.5)/float64(len(regions)), cap(pool), func(int, int) func(context.Context) {
 			return func(ctx context.Context) {
 				// One is free unless a run that is stopping still holds it.
 				var s *Session
@@ -240,13 +255,13 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 		}
 		// Path probes only read: they share a session with its logins.
 		s := t.Sessions[region][0]
-		loop("path-"+region, t.PathEvery, (float64(n)+0.25)/float64(len(regions)), pathsInFlight, func(int) func(context.Context) {
+		loop("path-"+region, t.PathEvery, (float64(n)+0.25)/float64(len(regions)), pathsInFlight, func(int, int) func(context.Context) {
 			return func(ctx context.Context) { t.reach(ctx, c, region, s) }
 		})
 	}
-	loop("register", t.RegisterEvery, 0.37, 2, func(i int) func(context.Context) {
-		region := regions[i%len(regions)]
-		email := fmt.Sprintf("chaos-%d-%s-%s-%d-%s@example.com", t.Seed, t.Tag, part, i, region)
+	loop("register", t.RegisterEvery, 0.37, 2, func(k, n int) func(context.Context) {
+		region := regions[n%len(regions)]
+		email := fmt.Sprintf("chaos-%d-%s-%s-%d-%s@example.com", t.Seed, t.Tag, part, k, region)
 		return func(ctx context.Context) { t.register(ctx, c, region, email) }
 	})
 	if t.Browser != nil && t.App != nil {
@@ -257,12 +272,12 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 				real = append(real, r)
 			}
 		}
-		loop("browser", t.BrowserEvery, 0.71, 1, func(i int) func(context.Context) {
-			region, u := real[i%len(real)], t.Users[rng.IntN(len(t.Users))]
+		loop("browser", t.BrowserEvery, 0.71, 1, func(_, n int) func(context.Context) {
+			region, u := real[n%len(real)], t.Users[rng.IntN(len(t.Users))]
 			return func(ctx context.Context) { t.browserLogin(ctx, c, region, u) }
 		})
 	}
-	loop("keys", t.KeyPollEvery, 0, 1, func(int) func(context.Context) {
+	loop("keys", t.KeyPollEvery, 0, 1, func(int, int) func(context.Context) {
 		return func(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
@@ -310,11 +325,50 @@ func (t *Traffic) progress(ctx context.Context, c *collector, part string) func(
 // grid is a loop's schedule: ticks at epoch + phase + k·every for k = 0,
 // 1, 2, …. Every run of one Traffic ticks on the same grid, so a
 // scenario's parts form one steady schedule: a part does not restart the
-// phases (a probe rarer than a part would never fire) nor the tick index
-// that picks the region (every part would start in the same one).
+// phases (a probe rarer than a part would never fire). Runs that overlap
+// (one stopping as the next starts) share the loop's claims, so no tick
+// fires twice.
 type grid struct {
 	epoch        time.Time
 	every, phase time.Duration
+	claims       *claims
+}
+
+// claims hands out a loop's ticks and counts its started operations,
+// across the runs of one Traffic.
+type claims struct {
+	mu      sync.Mutex
+	next    int // the first tick nobody has claimed
+	started int
+}
+
+// claim takes tick k unless a run took it already; it reports whether
+// the caller has it.
+func (c *claims) claim(k int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if k < c.next {
+		return false
+	}
+	c.next = k + 1
+	return true
+}
+
+// from is the first tick not claimed yet.
+func (c *claims) from() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next
+}
+
+// start counts one started operation and returns how many started
+// before it: what picks the target of the loops that go round their
+// targets, so that a skipped tick never skips a target.
+func (c *claims) start() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.started++
+	return c.started - 1
 }
 
 // after returns the first tick at or after now whose index is at least
@@ -328,28 +382,31 @@ func (g grid) after(now time.Time, from int) (int, time.Time) {
 	return k, g.epoch.Add(g.phase + time.Duration(k)*g.every)
 }
 
-// openLoop starts up to max operations, one per tick of g, with at most
-// inFlight running; a tick at the bound calls skipped instead. It calls
-// next(k) with the tick's index k on its own goroutine, in order (so
-// seeded picks repeat), runs what it returns on another, and returns when
-// ctx is done or max ticks have passed, once every operation it started
-// has returned. A tick it was too late for (the process stalled) is
-// dropped, not made up with a burst.
-func openLoop(ctx context.Context, g grid, inFlight, max int, next func(k int) func(ctx context.Context), skipped func()) {
+// openLoop starts up to max operations, one per tick of g that it claims,
+// with at most inFlight running; a tick at the bound calls skipped
+// instead. For each operation it starts it calls next(k, n), k the tick's
+// index and n the loop's count of operations started before (over every
+// run of the Traffic), on its own goroutine, in order (so seeded picks
+// repeat), runs what it returns on another, and returns when ctx is done
+// or max ticks have passed, once every operation it started has returned.
+// A tick it was too late for (the process stalled) is dropped, not made
+// up with a burst.
+func openLoop(ctx context.Context, g grid, inFlight, max int, next func(k, n int) func(ctx context.Context), skipped func()) {
 	var ops sync.WaitGroup
 	defer ops.Wait()
 	slots := make(chan struct{}, inFlight)
-	k := 0
-	for n := 0; n < max; n++ {
-		var at time.Time
-		k, at = g.after(time.Now(), k)
+	for ticks := 0; ticks < max; {
+		k, at := g.after(time.Now(), g.claims.from())
 		if !sleepUntil(ctx, at) {
 			return
 		}
-		op := next(k)
-		k++
+		if !g.claims.claim(k) {
+			continue // an overlapping run fired it
+		}
+		ticks++
 		select {
 		case slots <- struct{}{}:
+			op := next(k, g.claims.start())
 			ops.Go(func() {
 				defer func() { <-slots }()
 				op(ctx)

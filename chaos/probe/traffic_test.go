@@ -15,7 +15,7 @@ import (
 func TestOpenLoopKeepsItsRateAndItsBound(t *testing.T) {
 	var started, running, peak, skipped atomic.Int64
 	release := make(chan struct{})
-	next := func(int) func(context.Context) {
+	next := func(int, int) func(context.Context) {
 		return func(context.Context) {
 			started.Add(1)
 			n := running.Add(1)
@@ -31,7 +31,7 @@ func TestOpenLoopKeepsItsRateAndItsBound(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() {
-		openLoop(context.Background(), grid{epoch: time.Now(), every: time.Millisecond}, 3, 10, next, func() { skipped.Add(1) })
+		openLoop(context.Background(), grid{epoch: time.Now(), every: time.Millisecond, claims: &claims{}}, 3, 10, next, func() { skipped.Add(1) })
 		close(done)
 	}()
 	deadline := time.After(5 * time.Second)
@@ -53,14 +53,14 @@ func TestOpenLoopKeepsItsRateAndItsBound(t *testing.T) {
 func TestOpenLoopStopsAndWaits(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var finished atomic.Int64
-	next := func(int) func(context.Context) {
+	next := func(int, int) func(context.Context) {
 		return func(ctx context.Context) {
 			<-ctx.Done()
 			finished.Add(1)
 		}
 	}
 	time.AfterFunc(20*time.Millisecond, cancel)
-	openLoop(ctx, grid{epoch: time.Now(), every: time.Millisecond}, 2, 1_000_000, next, func() {})
+	openLoop(ctx, grid{epoch: time.Now(), every: time.Millisecond, claims: &claims{}}, 2, 1_000_000, next, func() {})
 	if finished.Load() != 2 {
 		t.Errorf("%d operations finished before the loop returned, want 2", finished.Load())
 	}
@@ -93,31 +93,55 @@ func TestGridSpansRuns(t *testing.T) {
 	}
 }
 
-// Two parts run one after the other on one Traffic: the indexes the
-// second part's loop is called with carry on from the first's, so a
-// probe whose region is picked by index does not start every part in
-// the same region.
-func TestPartsCarryTheTickIndexOn(t *testing.T) {
-	g := grid{epoch: time.Now(), every: 5 * time.Millisecond}
-	var seen []int
+// Parts of one Traffic share their loops' claims: two runs that overlap
+// (one stopping as the next starts) never fire the same tick, the tick
+// index goes on from one part to the next, and the count of started
+// operations, which picks a loop's target, carries on too.
+func TestPartsShareTheirLoopsTicks(t *testing.T) {
+	tr := &Traffic{}
+	g := grid{epoch: tr.epoch(), every: 2 * time.Millisecond, claims: tr.claimsOf("register")}
+	if tr.epoch() != g.epoch || tr.claimsOf("register") != g.claims {
+		t.Fatal("a Traffic's epoch and claims must be the same for every run")
+	}
 	var mu sync.Mutex
-	run := func(n int) {
-		openLoop(context.Background(), g, 1, n, func(k int) func(context.Context) {
+	ticks := map[int]int{}
+	var starts []int
+	run := func(ctx context.Context, n int) {
+		openLoop(ctx, g, 5, n, func(k, started int) func(context.Context) {
 			mu.Lock()
-			seen = append(seen, k)
+			ticks[k]++
+			starts = append(starts, started)
 			mu.Unlock()
 			return func(context.Context) {}
 		}, func() {})
 	}
-	run(3)
-	run(3)
-	for i := 1; i < len(seen); i++ {
-		if seen[i] <= seen[i-1] {
-			t.Fatalf("tick indexes %v: want them increasing across parts", seen)
+	run(context.Background(), 3)
+	// Two overlapping runs.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { run(context.Background(), 10) })
+	}
+	wg.Wait()
+	for k, n := range ticks {
+		if n > 1 {
+			t.Errorf("tick %d fired %d times", k, n)
+		}
+		if k < 0 {
+			t.Errorf("tick %d", k)
 		}
 	}
-	if len(seen) != 6 || seen[3] < 3 {
-		t.Errorf("tick indexes %v: the second part must go on from the first's", seen)
+	if len(ticks) != 23 {
+		t.Errorf("%d ticks fired, want 23 (3, then 10 and 10 overlapping)", len(ticks))
+	}
+	seen := map[int]bool{}
+	for _, n := range starts {
+		seen[n] = true
+	}
+	for n := range 23 {
+		if !seen[n] {
+			t.Errorf("started counts %v lack %d: the count must go on across runs", starts, n)
+			break
+		}
 	}
 }
 

@@ -419,8 +419,10 @@ func smallestWindow(scenarios []scenario.Scenario) time.Duration {
 	return w
 }
 
-// shortestSpan is the shortest history a scenario judges: its warm-up,
-// its faults to the end of the last and the settling after.
+// shortestSpan is a lower bound of the shortest history a scenario
+// judges: its warm-up, its faults to the end of the last and the settling
+// after (injecting and healing add to it; a scenario whose fault cannot
+// run on this stack counts too, which only makes the bound lower).
 func shortestSpan(scenarios []scenario.Scenario, o Options) time.Duration {
 	var span time.Duration
 	for _, sc := range scenarios {
