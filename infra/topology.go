@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -30,7 +31,15 @@ const (
 	// DatabaseCockroach is a CockroachDB cluster of at least three nodes
 	// spread over the regions; it needs a CockroachDB image.
 	DatabaseCockroach DatabaseKind = "cockroach"
+	// DatabasePatroni is a replicated PostgreSQL cluster that fails over by
+	// itself: one PostgreSQL member managed by Patroni and one etcd member
+	// per database site (see DatabaseSites), synchronous quorum commit,
+	// each region reaching the primary through its own router.
+	DatabasePatroni DatabaseKind = "patroni"
 )
+
+// DatabaseKinds are the database tiers a Topology may name.
+var DatabaseKinds = []DatabaseKind{DatabasePatroni, DatabasePostgres, DatabaseCockroach}
 
 // Regional services: each runs Replicas[name] containers in every region
 // behind that region's edge.
@@ -124,10 +133,13 @@ func (t Topology) Validate() error {
 			return bad("replicas."+name, "missing")
 		}
 	}
-	switch t.Database {
-	case DatabasePostgres, DatabaseCockroach:
-	default:
-		return bad("database", "%q, want %q or %q", t.Database, DatabasePostgres, DatabaseCockroach)
+	if !slices.Contains(DatabaseKinds, t.Database) {
+		return bad("database", "%q, want one of %v", t.Database, DatabaseKinds)
+	}
+	for i, r := range t.Regions {
+		if strings.HasPrefix(r, WitnessSite) {
+			return bad(fmt.Sprintf("regions[%d]", i), "%q: names starting with %q are the database tier's witness sites", r, WitnessSite)
+		}
 	}
 	if !domainPattern.MatchString(t.Domain) {
 		return bad("domain", "%q is not a lowercase DNS name", t.Domain)

@@ -97,3 +97,37 @@ func TestIsLocalName(t *testing.T) {
 		}
 	}
 }
+
+// Two regions get a witness, so that any one of three sites can go; three
+// regions need none; one region gets two.
+func TestDatabaseSites(t *testing.T) {
+	for _, c := range []struct {
+		regions []string
+		want    []string
+	}{
+		{[]string{"eu", "us"}, []string{"eu", "us", "witness"}},
+		{[]string{"eu", "us", "ap"}, []string{"eu", "us", "ap"}},
+		{[]string{"eu"}, []string{"eu", "witness", "witness-2"}},
+	} {
+		top := Default()
+		top.Database, top.Regions = DatabasePatroni, c.regions
+		var got []string
+		for i, s := range top.DatabaseSites() {
+			got = append(got, s.Name)
+			if s.Index != i || s.Witness != (i >= len(c.regions)) {
+				t.Errorf("%v: site %d %+v: wrong index or witness flag", c.regions, i, s)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("regions %v: sites %v, want %v", c.regions, got, c.want)
+		}
+	}
+	if sites := Default().DatabaseSites(); Default().Database != DatabasePatroni && sites != nil {
+		t.Errorf("%s database: sites %v, want none", Default().Database, sites)
+	}
+	top := Default()
+	top.Regions = []string{"eu", "witness"}
+	if err := top.Validate(); err == nil || !strings.Contains(err.Error(), "witness") {
+		t.Errorf("a region named witness: got %v, want it refused", err)
+	}
+}

@@ -27,6 +27,10 @@ type Secrets struct {
 	// that own the kratos and hydra databases.
 	KratosDatabasePassword string `json:"kratos_database_password"`
 	HydraDatabasePassword  string `json:"hydra_database_password"`
+	// ReplicationPassword and RewindPassword belong to the Patroni tier's
+	// replication user and the user pg_rewind connects as.
+	ReplicationPassword string `json:"replication_password"`
+	RewindPassword      string `json:"rewind_password"`
 	// BridgeCSRF keys the bridge's CSRF tokens; every replica shares it.
 	BridgeCSRF string `json:"bridge_csrf"`
 	// DemoClientSecret is the demo app's OAuth2 client secret; DemoCookie
@@ -61,7 +65,8 @@ func NewSecrets() (Secrets, error) {
 		dst *string
 		n   int
 	}{{&s.KratosCookie, 32}, {&s.KratosCipher, 32}, {&s.HydraSystem, 32},
-		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24}, {&s.BridgeCSRF, 64},
+		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24},
+		{&s.ReplicationPassword, 24}, {&s.RewindPassword, 24}, {&s.BridgeCSRF, 64},
 		{&s.DemoClientSecret, 32}, {&s.DemoCookie, 64},
 	} {
 		if *f.dst, err = gen(f.n); err != nil {

@@ -32,6 +32,23 @@ type Backend struct {
 	Required bool
 }
 
+// haproxyLogAndResolvers ends the global section of every HAProxy here
+// (edges and database routers): logs to stdout, and Docker's DNS with
+// short holds, so a container that restarts with a new address is found
+// again within a second.
+const haproxyLogAndResolvers = `  hard-stop-after 5s
+  log stdout format raw local0 info
+
+resolvers docker
+  nameserver dns 127.0.0.11:53
+  resolve_retries 2
+  timeout resolve 1s
+  timeout retry 1s
+  hold valid 1s
+  hold nx 1s
+  hold obsolete 1s
+`
+
 // haproxyGlobal and haproxyDefaults are shared by every edge. Region edges
 // retry a failed connection on another replica (option redispatch), and a
 // GET or HEAD that got no answer, a 502/503/504 or no response within
@@ -43,18 +60,7 @@ type Backend struct {
 // retried, and its retries would multiply the load on a struggling region.
 const haproxyGlobal = `global
   maxconn 4096
-  hard-stop-after 5s
-  log stdout format raw local0 info
-
-resolvers docker
-  nameserver dns 127.0.0.11:53
-  resolve_retries 2
-  timeout resolve 1s
-  timeout retry 1s
-  hold valid 1s
-  hold nx 1s
-  hold obsolete 1s
-
+` + haproxyLogAndResolvers + `
 defaults
   mode http
   log global

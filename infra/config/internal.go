@@ -38,8 +38,10 @@ const DatabaseSuperuser = "idstack"
 var Databases = []string{"kratos", "hydra"}
 
 // DSN is the connection string a regional service uses for database db, as
-// the user owning it. It goes through the region's WAN gateway (PostgreSQL)
-// or the region's own node (CockroachDB), so link faults apply to it.
+// the user owning it. It goes through the region's WAN gateway (the single
+// PostgreSQL node), the region's database router (the Patroni tier: to the
+// primary, through the gateways when it is at another site) or the
+// region's own node (CockroachDB), so link faults apply to it.
 func DSN(t infra.Topology, s Secrets, db string) string {
 	switch t.Database {
 	case infra.DatabaseCockroach:

@@ -403,6 +403,9 @@ func (i *Injector) SlowLink(ctx context.Context, region string, latency, jitter 
 	i.record("slow-link", region, func(ctx context.Context) error { return i.fastLink(ctx, region) })
 	attrs := toxiproxy.Attributes{"latency": latency.Milliseconds(), "jitter": jitter.Milliseconds()}
 	for _, p := range proxies {
+		if strings.HasPrefix(p.Name, stack.InboundProxyPrefix) {
+			continue // what other sites ask of this one waits on their links
+		}
 		if _, err := p.AddToxic(latencyToxic, "latency", "downstream", 1, attrs); err != nil {
 			return fmt.Errorf("slow link %s/%s: %w", region, p.Name, err)
 		}

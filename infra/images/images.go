@@ -1,6 +1,7 @@
 // Package images builds idstack's container images on the local Docker
 // engine, with no registry: FROM scratch images around static Go binaries,
-// and a Debian root filesystem (debootstrap) for PostgreSQL and HAProxy.
+// and Debian root filesystems (debootstrap): bookworm for PostgreSQL and
+// HAProxy, trixie for the Patroni tier (Patroni, etcd, PostgreSQL 17).
 //
 // Every image is tagged by a hash of exactly what goes into it, so Build is
 // a no-op when nothing changed and Tags can name the images without building.
@@ -44,7 +45,25 @@ const (
 	// Kubefake answers Vault's TokenReview calls in tests (no cluster here).
 	Kubefake = "kubefake"
 	Debian   = "debian" // PostgreSQL and HAProxy
+	// DBTier is the Patroni tier's image: Patroni, etcd and PostgreSQL.
+	DBTier = "dbtier"
 )
+
+// Rootfs is an image imported from a Debian root filesystem: the suite,
+// the packages and the pinned versions come from versions.env under the
+// key prefix (SUITE, PACKAGES, EXPECT).
+type Rootfs struct {
+	Name, Prefix string
+}
+
+// RootfsImages are built by debootstrap.
+var RootfsImages = []Rootfs{{Debian, "DEBIAN"}, {DBTier, "DBTIER"}}
+
+func (r Rootfs) suite() string    { return idstack.Version(r.Prefix + "_SUITE") }
+func (r Rootfs) packages() string { return idstack.Version(r.Prefix + "_PACKAGES") }
+
+// expect is the pin list (package=version prefix, …).
+func (r Rootfs) expect() string { return idstack.Version(r.Prefix + "_EXPECT") }
 
 // Spec is one FROM scratch image: a static binary as its entrypoint.
 type Spec struct {
@@ -80,7 +99,9 @@ func (b Builder) Tags() (Tags, error) {
 		}
 		tags[s.Name] = Repository + s.Name + ":" + h
 	}
-	tags[Debian] = Repository + Debian + ":" + b.debianHash()
+	for _, r := range RootfsImages {
+		tags[r.Name] = Repository + r.Name + ":" + b.rootfsHash(r)
+	}
 	return tags, nil
 }
 
@@ -95,8 +116,10 @@ func (b Builder) Build(ctx context.Context) (Tags, error) {
 			return nil, err
 		}
 	}
-	if err := b.ensure(ctx, tags[Debian], func() error { return b.buildDebian(ctx, tags[Debian]) }); err != nil {
-		return nil, err
+	for _, r := range RootfsImages {
+		if err := b.ensure(ctx, tags[r.Name], func() error { return b.buildRootfs(ctx, r, tags[r.Name]) }); err != nil {
+			return nil, err
+		}
 	}
 	return tags, nil
 }
@@ -178,23 +201,23 @@ func (b Builder) debianScript() string {
 	return filepath.Join(b.Root, "infra", "images", "debian-rootfs.sh")
 }
 
-// debianHash covers the build script and the pins it is given; the Debian
+// rootfsHash covers the build script and what it is given; the Debian
 // archive itself is a dated snapshot on these machines.
-func (b Builder) debianHash() string {
+func (b Builder) rootfsHash(r Rootfs) string {
 	h := sha256.New()
 	script, _ := os.ReadFile(b.debianScript())
 	h.Write(script)
-	fmt.Fprintf(h, "\x00%s\x00%s", idstack.Version("DEBIAN_SUITE"), idstack.Version("DEBIAN_PACKAGES"))
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", r.suite(), r.packages(), r.expect())
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-func (b Builder) buildDebian(ctx context.Context, ref string) error {
-	tarball := filepath.Join(b.Root, ".cache", "debian-rootfs-"+b.debianHash()+".tar")
+func (b Builder) buildRootfs(ctx context.Context, r Rootfs, ref string) error {
+	tarball := filepath.Join(b.Root, ".cache", r.Name+"-rootfs-"+b.rootfsHash(r)+".tar")
 	if _, err := os.Stat(tarball); err != nil {
-		cmd := exec.CommandContext(ctx, b.debianScript(), idstack.Version("DEBIAN_SUITE"), idstack.Version("DEBIAN_PACKAGES"), tarball)
+		cmd := exec.CommandContext(ctx, b.debianScript(), r.suite(), r.packages(), tarball, r.expect())
 		cmd.Stdout, cmd.Stderr = b.Log, b.Log
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("debian root filesystem: %w", err)
+			return fmt.Errorf("%s root filesystem (%s): %w", r.Name, r.suite(), err)
 		}
 	}
 	f, err := os.Open(tarball)

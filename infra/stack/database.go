@@ -19,8 +19,7 @@ import (
 
 // bootstrapStep is one statement of the SQL that gives each Ory service its
 // own database owned by its own user. Steps after the CREATE DATABASE ones
-// run inside crdb.ExecuteTx, which retries CockroachDB's serialization
-// errors (40001) and is a plain transaction on PostgreSQL.
+// run in a transaction (see inTx).
 type bootstrapStep struct {
 	// sql runs with args; guard, when set, is a query whose non-empty result
 	// means the step is already done (PostgreSQL lacks IF NOT EXISTS for roles
@@ -28,7 +27,7 @@ type bootstrapStep struct {
 	sql   string
 	args  []any
 	guard string
-	// tx: run inside crdb.ExecuteTx; CREATE DATABASE cannot run in a
+	// tx: run in a transaction (inTx); CREATE DATABASE cannot run in a
 	// PostgreSQL transaction.
 	tx bool
 }
@@ -105,7 +104,7 @@ func (s *Stack) bootstrapDatabase(ctx context.Context, ip string, secrets config
 			return err
 		}
 		if step.tx {
-			err = crdb.ExecuteTx(ctx, db, nil, func(tx *sql.Tx) error { return run(tx.ExecContext) })
+			err = s.inTx(ctx, db, func(tx *sql.Tx) error { return run(tx.ExecContext) })
 		} else {
 			err = run(db.ExecContext)
 		}
@@ -114,6 +113,65 @@ func (s *Stack) bootstrapDatabase(ctx context.Context, ip string, secrets config
 		}
 	}
 	return nil
+}
+
+// inTx runs fn in a transaction. On CockroachDB, crdb.ExecuteTx retries
+// its serialization errors through SAVEPOINT cockroach_restart. That
+// protocol relies on CockroachDB's RELEASE semantics: on PostgreSQL it
+// would drop the final COMMIT's error, so there the whole transaction is
+// retried instead, and a failed COMMIT is an error.
+func (s *Stack) inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	if s.Topology.Database == infra.DatabaseCockroach {
+		return crdb.ExecuteTx(ctx, db, nil, fn)
+	}
+	return retryTx(ctx, db, 5, fn)
+}
+
+// retryTx runs fn in a transaction and commits it, up to attempts times
+// while the error is a serialization failure or a deadlock (SQLSTATE
+// 40001, 40P01), which PostgreSQL asks the client to retry.
+func retryTx(ctx context.Context, db *sql.DB, attempts int, fn func(*sql.Tx) error) error {
+	var err error
+	for range attempts {
+		if err = onceTx(ctx, db, fn); err == nil || !retryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("after %d attempts: %w", attempts, err)
+}
+
+func onceTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func ignoreDone(err error) error {
+	if errors.Is(err, sql.ErrTxDone) {
+		return nil
+	}
+	return err
+}
+
+// retryable reports a PostgreSQL error the client should retry the
+// transaction on.
+func retryable(err error) bool {
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		switch coded.SQLState() {
+		case "40001", "40P01":
+			return true
+		}
+	}
+	return false
 }
 
 // quoteLiteral quotes s as an SQL string literal. Role and database names
@@ -135,6 +193,14 @@ func (s *Stack) DatabaseURL(ctx context.Context, db string) (string, error) {
 	st, err := s.LoadState()
 	if err != nil {
 		return "", err
+	}
+	if s.Topology.Database == infra.DatabasePatroni {
+		addr, err := s.routerAddress(ctx, s.Topology.Primary())
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable&connect_timeout=5",
+			db, st.Secrets.DatabaseUserPassword(db), addr, db), nil
 	}
 	nodes, err := s.Nodes(ctx)
 	if err != nil {

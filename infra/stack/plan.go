@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -184,7 +183,7 @@ func (s *Stack) networks() []string {
 	for _, r := range s.Topology.Regions {
 		out = append(out, s.regionNetwork(r))
 	}
-	return out
+	return append(out, s.witnessNetworks()...)
 }
 
 // volumes lists every volume the stack creates.
@@ -196,12 +195,16 @@ func (s *Stack) volumes() []string {
 		}
 		return out
 	}
+	if s.Topology.Database == infra.DatabasePatroni {
+		return append(s.patroniVolumes(), s.volume("vault"))
+	}
 	return []string{s.volume("db"), s.volume("vault")}
 }
 
 // plan holds the nodes of a topology in start order.
 type plan struct {
-	database   []nodeSpec
+	database   []nodeSpec // the single node or the CockroachDB nodes
+	patroni    patroniTier
 	vault      nodeSpec
 	mail       nodeSpec
 	gateways   []nodeSpec
@@ -230,6 +233,15 @@ func (s *Stack) plan(st State) (plan, error) {
 		}}
 	case infra.DatabaseCockroach:
 		p.database = s.cockroachNodes()
+	case infra.DatabasePatroni:
+		p.patroni = s.patroniTier(st)
+		for _, w := range t.WitnessSites() {
+			gw, err := s.witnessGateway(w, tags)
+			if err != nil {
+				return p, err
+			}
+			p.gateways = append(p.gateways, gw)
+		}
 	}
 
 	// Vault, the SMTP sink.
@@ -366,34 +378,24 @@ const (
 )
 
 // gateway is region r's WAN link: a Toxiproxy that forwards the global
-// services the region uses (database, SMTP), so latency and cuts on the link
+// services the region uses (the single database, SMTP) and, with the
+// Patroni tier, the other sites' members, so latency and cuts on the link
 // are toxics on it.
 func (s *Stack) gateway(r string, tags images.Tags) (nodeSpec, error) {
 	t := s.Topology
-	type proxy struct {
-		Name     string `json:"name"`
-		Listen   string `json:"listen"`
-		Upstream string `json:"upstream"`
-		Enabled  bool   `json:"enabled"`
-	}
-	proxies := []proxy{{ProxySMTP, fmt.Sprintf("0.0.0.0:%d", t.Ports().SMTP()), fmt.Sprintf("%s:%d", config.MailUpstreamHost, t.Ports().SMTP()), true}}
+	proxies := []gatewayProxy{{ProxySMTP, fmt.Sprintf("0.0.0.0:%d", t.Ports().SMTP()), fmt.Sprintf("%s:%d", config.MailUpstreamHost, t.Ports().SMTP()), true}}
 	aliases := []string{config.MailHost}
-	if t.Database == infra.DatabasePostgres {
-		proxies = append(proxies, proxy{ProxyDatabase, fmt.Sprintf("0.0.0.0:%d", config.PostgresPort),
+	switch t.Database {
+	case infra.DatabasePostgres:
+		proxies = append(proxies, gatewayProxy{ProxyDatabase, fmt.Sprintf("0.0.0.0:%d", config.PostgresPort),
 			fmt.Sprintf("%s:%d", config.DatabaseUpstreamHost, config.PostgresPort), true})
 		aliases = append(aliases, config.DatabaseHost)
+	case infra.DatabasePatroni:
+		site := t.DatabaseSites()[t.RegionIndex(r)]
+		more, names := patroniProxies(t, site)
+		proxies, aliases = append(proxies, more...), append(aliases, names...)
 	}
-	data, err := json.MarshalIndent(proxies, "", "  ")
-	if err != nil {
-		return nodeSpec{}, err
-	}
-	return nodeSpec{
-		name: s.regionName(r, RoleGateway), role: RoleGateway, region: r, image: tags[images.Toxiproxy],
-		cmd:      []string{"-host", "0.0.0.0", "-port", fmt.Sprint(config.ToxiproxyAPIPort), "-config", toxiproxyConfigPath},
-		files:    []config.File{{Path: toxiproxyConfigPath, Mode: 0o444, Data: data}},
-		networks: []attachment{{s.regionNetwork(r), aliases}, {s.wanNetwork(), nil}},
-		probe:    &probe{path: "/version", port: config.ToxiproxyAPIPort},
-	}, nil
+	return s.gatewayNode(r, tags, proxies, aliases)
 }
 
 // ReplicaName is the container name of replica i (from 1) of a regional

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -83,6 +84,9 @@ func (s *Stack) WriteStatus(ctx context.Context, w io.Writer) (int, error) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if s.Topology.Database == infra.DatabasePatroni {
+		problems += s.writeCluster(ctx, w)
+	}
 	for _, c := range s.CheckURLs(ctx) {
 		mark := "ok  "
 		if c.Err != "" {
@@ -96,6 +100,37 @@ func (s *Stack) WriteStatus(ctx context.Context, w io.Writer) (int, error) {
 		fmt.Fprintln(w)
 	}
 	return problems, nil
+}
+
+// writeCluster prints the Patroni tier's members (role, state, timeline,
+// lag) and returns 1 when the tier is not healthy.
+func (s *Stack) writeCluster(ctx context.Context, w io.Writer) int {
+	members, err := s.Cluster(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "FAIL database cluster: %v\n\n", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tROLE\tSTATE\tTIMELINE\tLAG (bytes)")
+	for _, m := range members {
+		lag := strconv.FormatInt(m.Lag, 10)
+		if m.IsLeader() {
+			lag = "-"
+		} else if m.Lag < 0 {
+			lag = "unknown"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", m.Name, m.Role, m.State, m.Timeline, lag)
+	}
+	tw.Flush()
+	problems := 0
+	if err := ClusterHealthy(members, len(s.Topology.DatabaseSites())); err != nil {
+		fmt.Fprintf(w, "FAIL database cluster: %v\n", err)
+		problems = 1
+	} else {
+		fmt.Fprintln(w, "ok   database cluster: one leader, every standby streaming on its timeline, no lag")
+	}
+	fmt.Fprintln(w)
+	return problems
 }
 
 // WriteURLs prints every URL a person uses, and how to reach them.

@@ -103,26 +103,45 @@ func (s *Stack) up(ctx context.Context, tags images.Tags) error {
 	}
 	s.logf("networks %v and volumes created", s.networks())
 
-	// Global tier: database, Vault, SMTP sink.
-	dbs, err := s.runAll(ctx, p.database, networkIDs)
+	// WAN gateways first: the Patroni tier's sites talk through them.
+	gateways, err := s.runAll(ctx, p.gateways, networkIDs)
 	if err != nil {
 		return err
 	}
+	if err := s.waitAll(ctx, gateways); err != nil {
+		return err
+	}
+
+	// Global tier: database, Vault, SMTP sink.
 	global, err := s.runAll(ctx, []nodeSpec{p.vault, p.mail}, networkIDs)
 	if err != nil {
 		return err
 	}
-	if err := s.waitAll(ctx, dbs); err != nil {
-		return err
-	}
-	if t.Database == infra.DatabaseCockroach {
-		if err := s.initCockroach(ctx, dbs[0]); err != nil {
+	var dbIP string
+	if t.Database == infra.DatabasePatroni {
+		router, err := s.upPatroni(ctx, p.patroni, networkIDs)
+		if err != nil {
 			return err
 		}
-	}
-	dbIP, err := s.address(ctx, dbs[0].id, s.wanNetwork())
-	if err != nil {
-		return err
+		if dbIP, err = s.address(ctx, router.id, s.regionNetwork(t.Primary())); err != nil {
+			return err
+		}
+	} else {
+		dbs, err := s.runAll(ctx, p.database, networkIDs)
+		if err != nil {
+			return err
+		}
+		if err := s.waitAll(ctx, dbs); err != nil {
+			return err
+		}
+		if t.Database == infra.DatabaseCockroach {
+			if err := s.initCockroach(ctx, dbs[0]); err != nil {
+				return err
+			}
+		}
+		if dbIP, err = s.address(ctx, dbs[0].id, s.wanNetwork()); err != nil {
+			return err
+		}
 	}
 	if err := s.bootstrapDatabase(ctx, dbIP, secrets); err != nil {
 		return err
@@ -136,14 +155,7 @@ func (s *Stack) up(ctx context.Context, tags images.Tags) error {
 	}
 	s.logf("vault initialised, unsealed, KV v2 and transit mounted; mail sink ready")
 
-	// Regions: WAN gateways, then migrations, then the services and edges.
-	gateways, err := s.runAll(ctx, p.gateways, networkIDs)
-	if err != nil {
-		return err
-	}
-	if err := s.waitAll(ctx, gateways); err != nil {
-		return err
-	}
+	// Regions: migrations, then the services and edges.
 	migrations, err := s.runAll(ctx, p.migrations, networkIDs)
 	if err != nil {
 		return err

@@ -85,7 +85,7 @@ func newCommon(name string) (*common, *svc.Flags) {
 	fs.String(&c.topology.Name, "name", "stack name (label value and name prefix)")
 	fs.String(&c.regions, "regions", "comma-separated regions; the first is primary")
 	fs.String(&c.replicas, "replicas", "replicas per service per region, e.g. kratos=2,hydra=2,bridge=2")
-	fs.String(&c.database, "database", "database tier: postgres or cockroach")
+	fs.String(&c.database, "database", "database tier: patroni (replicated, fails over by itself), postgres (one node) or cockroach (needs its image)")
 	fs.String(&c.topology.Domain, "domain", "parent domain of every host name")
 	fs.Int(&c.topology.BasePort, "base-port", "first loopback port of the port plan")
 	fs.String(&c.root, "root", "repository root (bin/ and .cache/ are there)")
