@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +111,52 @@ func TestRetryableTransactionErrors(t *testing.T) {
 	}
 	if retryable(errors.New("connection refused")) {
 		t.Error("a plain error is not a retryable transaction error")
+	}
+}
+
+// The Patroni plan: one etcd and one member per site (the witness
+// included), a router per region answering for the database name, a
+// gateway for the witness, no single database node; every member on its
+// site's network only, every name unique.
+func TestPlanPatroniTopology(t *testing.T) {
+	top := infra.Default()
+	top.Database = infra.DatabasePatroni
+	p := testPlan(t, top)
+	if len(p.database) != 0 || len(p.patroni.etcd) != 3 || len(p.patroni.members) != 3 || len(p.patroni.routers) != 2 {
+		t.Fatalf("database %d, etcd %d, members %d, routers %d: want 0, 3, 3, 2",
+			len(p.database), len(p.patroni.etcd), len(p.patroni.members), len(p.patroni.routers))
+	}
+	if p.patroni.members[0].name != "idstack-eu-db" {
+		t.Errorf("first member %s: the primary region's must bootstrap", p.patroni.members[0].name)
+	}
+	for _, n := range append(append([]nodeSpec{}, p.patroni.etcd...), p.patroni.members...) {
+		if len(n.networks) != 1 || n.networks[0].network != "idstack-"+n.region {
+			t.Errorf("%s: want only its site's network, got %+v", n.name, n.networks)
+		}
+	}
+	for _, r := range p.patroni.routers {
+		if !slices.Contains(r.networks[0].aliases, config.DatabaseHost) {
+			t.Errorf("router %s does not answer for %s", r.name, config.DatabaseHost)
+		}
+	}
+	witness := find(t, p.gateways, "idstack-witness-gateway")
+	if !slices.Contains(witness.networks[1].aliases, config.GatewayWANHost("witness")) {
+		t.Errorf("witness gateway WAN aliases %v", witness.networks[1].aliases)
+	}
+	gw := find(t, p.gateways, "idstack-eu-gateway")
+	if slices.Contains(gw.networks[0].aliases, config.DatabaseHost) {
+		t.Errorf("eu gateway answers for %s: the router must", config.DatabaseHost)
+	}
+	s := &Stack{Topology: top}
+	if !slices.Contains(s.networks(), "idstack-witness") || len(s.volumes()) != 7 {
+		t.Errorf("networks %v, volumes %v: want the witness network and 3×2+1 volumes", s.networks(), s.volumes())
+	}
+	seen := map[string]bool{}
+	all := append(append(append(append(append([]nodeSpec{p.vault, p.mail}, p.patroni.etcd...), p.patroni.members...), p.patroni.routers...), p.gateways...), p.services...)
+	for _, n := range append(all, p.edges...) {
+		if seen[n.name] {
+			t.Errorf("container name %s used twice", n.name)
+		}
+		seen[n.name] = true
 	}
 }

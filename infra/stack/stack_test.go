@@ -39,7 +39,7 @@ func testPlanWith(t *testing.T, top infra.Topology, opts Options) plan {
 	t.Helper()
 	s := &Stack{Topology: top, opts: opts}
 	tags := images.Tags{}
-	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.Bridge, images.DemoApp} {
+	for _, n := range []string{images.Kratos, images.Hydra, images.Vault, images.Toxiproxy, images.Mailsink, images.Debian, images.DBTier, images.Bridge, images.DemoApp} {
 		tags[n] = "idstack/" + n + ":test"
 	}
 	p, err := s.plan(State{Topology: top, Images: tags})
