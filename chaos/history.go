@@ -28,6 +28,10 @@ const (
 	ProbePath ProbeKind = "path"
 	// ProbeRegister is a registration; an acknowledged one must survive.
 	ProbeRegister ProbeKind = "register"
+	// ProbeWrite is a row written through one region's route to the
+	// database and committed; an acknowledged one must survive, and the
+	// member that took it names its timeline (package dbprobe).
+	ProbeWrite ProbeKind = "db-write"
 	// ProbeVerify is a token checked by an independent verifier that caches
 	// the JWKS the way a resource server does.
 	ProbeVerify ProbeKind = "token-verify"
@@ -50,6 +54,11 @@ type Event struct {
 	Kid string `json:"kid,omitempty"`
 	// Token identifies the token a verify event checked (its jti).
 	Token string `json:"token,omitempty"`
+	// Key is the row a write event wrote; Server and Timeline are the
+	// address and WAL timeline of the member that acknowledged it.
+	Key      string `json:"key,omitempty"`
+	Server   string `json:"server,omitempty"`
+	Timeline int    `json:"timeline,omitempty"`
 	// SignedBy is, for a token whose header kid's key did not verify it,
 	// the kid of the published key that did.
 	SignedBy string `json:"signed_by,omitempty"`
@@ -143,6 +152,16 @@ type History struct {
 	Promotions []Promotion `json:"promotions,omitempty"`
 	// ReadBack is every acknowledged registration, looked up after heal.
 	ReadBack []RegistrationRead `json:"read_back,omitempty"`
+	// Duplicates lists the addresses of the run's registrations that more
+	// than one identity holds after heal.
+	Duplicates    []string `json:"duplicates,omitempty"`
+	DuplicatesErr string   `json:"duplicates_error,omitempty"`
+	// WritesRead is whether the writer probe's acknowledged writes were
+	// read back after heal; WritesMissing the keys not found, and
+	// WritesErr why they could not be read (all then count as lost).
+	WritesRead    bool     `json:"writes_read,omitempty"`
+	WritesMissing []string `json:"writes_missing,omitempty"`
+	WritesErr     string   `json:"writes_error,omitempty"`
 	// HealthAfter lists the nodes and URLs that were not healthy after heal.
 	HealthAfter []string `json:"health_after,omitempty"`
 }

@@ -74,13 +74,14 @@ type Topology struct {
 const MaxRegions = 9
 
 // Default returns the default topology: regions eu and us, two replicas of
-// every regional service, PostgreSQL.
+// every regional service, the Patroni tier (a member in each region and
+// one at a witness site).
 func Default() Topology {
 	return Topology{
 		Name:     "idstack",
 		Regions:  []string{"eu", "us"},
 		Replicas: map[string]int{ServiceKratos: 2, ServiceHydra: 2, ServiceBridge: 2, ServiceApp: 1},
-		Database: DatabasePostgres,
+		Database: DatabasePatroni,
 		Domain:   "idstack.test",
 		BasePort: 4430,
 	}

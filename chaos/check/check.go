@@ -27,6 +27,9 @@ const (
 	HealthyAfterHeal   = "every node and URL healthy after heal"
 	RegionsServeAfter  = "every region serves logins after heal"
 	KidNamesSigner     = "every token's kid names the key that signed it"
+	NoLostWrite        = "no acknowledged database write lost"
+	SingleWriter       = "at most one database member accepted writes at a time"
+	NoDuplicate        = "no identity created twice"
 	SLOSuccess         = "slo: login success rate"
 	SLOUnavailable     = "slo: unavailability window"
 	SLORecovery        = "slo: recovery after heal"
@@ -39,6 +42,9 @@ func isLogin(e chaos.Event) bool { return e.IsLogin() }
 func Invariants(h chaos.History) []chaos.CheckResult {
 	return []chaos.CheckResult{
 		lostRegistrations(h),
+		duplicateIdentities(h),
+		lostWrites(h),
+		singleWriter(h),
 		tokensVerify(h),
 		kidNamesSigner(h),
 		prematureKeys(h),
@@ -108,6 +114,119 @@ func lostRegistrations(h chaos.History) chaos.CheckResult {
 		problems = append(problems, "acknowledged, then missing: "+m)
 	}
 	return result(NoLostRegistration, problems, fmt.Sprintf("%d acknowledged registrations, all present", len(Acknowledged(h.Events))))
+}
+
+func duplicateIdentities(h chaos.History) chaos.CheckResult {
+	var problems []string
+	if h.DuplicatesErr != "" {
+		problems = append(problems, "could not look: "+h.DuplicatesErr)
+	}
+	for _, e := range h.Duplicates {
+		problems = append(problems, "more than one identity for "+e)
+	}
+	return result(NoDuplicate, problems, "one identity per registered address")
+}
+
+// AcknowledgedWrites lists the keys the writer probe's writes were
+// acknowledged for: what the runner reads back after heal.
+func AcknowledgedWrites(events []chaos.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Probe == chaos.ProbeWrite && e.OK {
+			out = append(out, e.Key)
+		}
+	}
+	return out
+}
+
+// lostWrites is the set check for the writer probe: every acknowledged
+// write must be found after heal. When the read-back failed, every one
+// counts as lost.
+func lostWrites(h chaos.History) chaos.CheckResult {
+	acked := AcknowledgedWrites(h.Events)
+	if len(acked) == 0 {
+		return result(NoLostWrite, nil, "no writer probe in this run")
+	}
+	var problems []string
+	switch {
+	case h.WritesErr != "":
+		problems = append(problems, fmt.Sprintf("%d acknowledged writes could not be read back: %s", len(acked), h.WritesErr))
+	case !h.WritesRead:
+		problems = append(problems, fmt.Sprintf("%d acknowledged writes never read back", len(acked)))
+	default:
+		for _, k := range h.WritesMissing {
+			problems = append(problems, "acknowledged, then missing: "+k)
+		}
+	}
+	return result(NoLostWrite, problems, fmt.Sprintf("%d acknowledged writes, all present; %s", len(acked), writeGaps(h)))
+}
+
+// writeGaps says, per region, the longest time between two acknowledged
+// writes: how long that region's route could not write.
+func writeGaps(h chaos.History) string {
+	last := map[string]time.Time{}
+	gap := map[string]time.Duration{}
+	evs := slices.Clone(h.Events)
+	slices.SortStableFunc(evs, func(a, b chaos.Event) int { return a.End().Compare(b.End()) })
+	for _, e := range evs {
+		if e.Probe != chaos.ProbeWrite || !e.OK {
+			continue
+		}
+		if t, ok := last[e.Region]; ok {
+			gap[e.Region] = max(gap[e.Region], e.End().Sub(t))
+		}
+		last[e.Region] = e.End()
+	}
+	var parts []string
+	for _, r := range slices.Sorted(maps.Keys(gap)) {
+		parts = append(parts, fmt.Sprintf("%s %s", r, gap[r].Round(100*time.Millisecond)))
+	}
+	return "longest gap between acknowledged writes: " + strings.Join(parts, ", ")
+}
+
+// singleWriter fails when two members acknowledged writes as primaries
+// at once. A promotion starts a new WAL timeline, so each timeline has
+// one primary: two servers acknowledging on one timeline, or a write
+// acknowledged on a timeline older than one a write finished on before
+// it started, mean a demoted or isolated member still took writes.
+func singleWriter(h chaos.History) chaos.CheckResult {
+	var writes []chaos.Event
+	for _, e := range h.Events {
+		if e.Probe == chaos.ProbeWrite && e.OK {
+			writes = append(writes, e)
+		}
+	}
+	if len(writes) == 0 {
+		return result(SingleWriter, nil, "no writer probe in this run")
+	}
+	var problems []string
+	owner := map[int]string{}
+	for _, e := range writes {
+		if o, ok := owner[e.Timeline]; ok && o != e.Server {
+			problems = append(problems, fmt.Sprintf("timeline %d acknowledged by %s and by %s", e.Timeline, o, e.Server))
+		}
+		owner[e.Timeline] = e.Server
+	}
+	// The newest timeline known to be acknowledged before each instant:
+	// writes by end time, compared with each write's start.
+	ends := slices.Clone(writes)
+	slices.SortFunc(ends, func(a, b chaos.Event) int { return a.End().Compare(b.End()) })
+	starts := slices.Clone(writes)
+	slices.SortFunc(starts, func(a, b chaos.Event) int { return a.Start.Compare(b.Start) })
+	newest, i := 0, 0
+	var newestEv chaos.Event
+	for _, e := range starts {
+		for ; i < len(ends) && ends[i].End().Before(e.Start); i++ {
+			if ends[i].Timeline > newest {
+				newest, newestEv = ends[i].Timeline, ends[i]
+			}
+		}
+		if e.Timeline < newest {
+			problems = append(problems, fmt.Sprintf("%s wrote %s on timeline %d after %s had acknowledged timeline %d",
+				e.Server, e.Key, e.Timeline, newestEv.Server, newest))
+		}
+	}
+	return result(SingleWriter, problems, fmt.Sprintf("%d acknowledged writes on %d timelines, one member each", len(writes), len(owner)))
 }
 
 // tokensVerify fails on every token the verifier rejected, but for those

@@ -1,9 +1,9 @@
 // Package fault holds the faults a chaos scenario injects, as values: each
 // names itself and its target, says whether a target can take it, injects
 // itself, heals itself and reports what it observed. Faults act through
-// small interfaces a target implements (Nodes, Names, Keys): no Docker,
-// Vault or Hydra type appears here, so a Kubernetes target implements the
-// same three.
+// small interfaces a target implements (Nodes, Names, Keys, Database): no
+// Docker, Vault, Hydra or Patroni type appears here, so a Kubernetes
+// target implements the same four.
 package fault
 
 import (
@@ -30,6 +30,8 @@ type Nodes interface {
 	Start(ctx context.Context, node string) error
 	Pause(ctx context.Context, node string) error
 	Unpause(ctx context.Context, node string) error
+	// Restart stops node cleanly (SIGKILL after grace) and starts it.
+	Restart(ctx context.Context, node string, grace time.Duration) error
 	CutRegion(ctx context.Context, region string) error
 	RestoreRegion(ctx context.Context, region string) error
 	SlowLink(ctx context.Context, region string, latency, jitter time.Duration) error
@@ -62,6 +64,9 @@ type Env struct {
 	Names    Names
 	// Keys is nil where the target has no key rotation set up.
 	Keys Keys
+	// Database is the database tier (nil where the target does not
+	// expose it).
+	Database Database
 	// Log receives progress lines.
 	Log func(format string, args ...any)
 }
@@ -209,8 +214,8 @@ type KillRole struct {
 	Role string
 	// Node picks one node when several have the role (CockroachDB), from 1.
 	Node int
-	// NeedsCockroach makes the fault unavailable on PostgreSQL.
-	NeedsCockroach bool
+	// Needs makes the fault unavailable on any other database tier.
+	Needs infra.DatabaseKind
 }
 
 func (f KillRole) Name() string { return "kill" }
@@ -221,8 +226,8 @@ func (f KillRole) Target() string {
 	return f.Role
 }
 func (f KillRole) Available(env Env) error {
-	if f.NeedsCockroach && env.Topology.Database != infra.DatabaseCockroach {
-		return fmt.Errorf("%w: needs a CockroachDB cluster; this stack runs %s", ErrUnavailable, env.Topology.Database)
+	if f.Needs != "" && env.Topology.Database != f.Needs {
+		return fmt.Errorf("%w: needs the %s database tier; this stack runs %s", ErrUnavailable, f.Needs, env.Topology.Database)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func (n *fakeNodes) SlowLink(_ context.Context, r string, _, _ time.Duration) er
 	return n.rec("slow", r)
 }
 func (n *fakeNodes) FastLink(_ context.Context, r string) error { return n.rec("fast", r) }
+func (n *fakeNodes) Restart(_ context.Context, node string, _ time.Duration) error {
+	return n.rec("restart", node)
+}
 
 type fakeNames struct{ roles map[string][]string }
 
@@ -115,13 +118,13 @@ func TestAvailability(t *testing.T) {
 	for _, f := range []Fault{
 		Kill{Service: "kratos", Region: "eu", Replicas: []int{3}},
 		CutRegion{Region: "mars"},
-		KillRole{Role: "database", NeedsCockroach: true},
+		KillRole{Role: "database", Needs: infra.DatabaseCockroach},
 	} {
 		if err := f.Available(e); !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s %s: got %v, want ErrUnavailable", f.Name(), f.Target(), err)
 		}
 	}
-	if err := (KillRole{Role: "database", NeedsCockroach: true}).Available(e); !strings.Contains(err.Error(), "this stack runs postgres") {
+	if err := (KillRole{Role: "database", Needs: infra.DatabaseCockroach}).Available(e); !strings.Contains(err.Error(), "this stack runs "+string(e.Topology.Database)) {
 		t.Errorf("got %v, want it to say what the stack runs", err)
 	}
 	e.Keys = nil

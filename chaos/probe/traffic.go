@@ -14,11 +14,13 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/idstack/idstack/chaos"
+	"github.com/idstack/idstack/chaos/dbprobe"
 	"github.com/idstack/idstack/e2e"
 	"github.com/idstack/idstack/e2e/flows"
 )
@@ -104,6 +106,12 @@ func (c *collector) report() Report {
 	return r
 }
 
+// Writer writes one row through a region's route to the database and
+// reports the member that acknowledged it (package dbprobe).
+type Writer interface {
+	Write(ctx context.Context, key string) (dbprobe.Ack, error)
+}
+
 // User is a probe identity.
 type User struct{ Email, Password string }
 
@@ -135,7 +143,11 @@ type Traffic struct {
 	RegisterEvery time.Duration // 0: no registrations
 	BrowserEvery  time.Duration // 0: no browser logins
 	PathEvery     time.Duration // per region, on its first session; 0: no path probes
-	KeyPollEvery  time.Duration
+	// Writers write through each region's route to the database, every
+	// WriteEvery (0: no writes).
+	Writers      map[string]Writer
+	WriteEvery   time.Duration
+	KeyPollEvery time.Duration
 	// MaxOps bounds every loop, whatever its context says.
 	MaxOps int
 	Seed   int64
@@ -257,6 +269,16 @@ func (t *Traffic) Run(ctx context.Context, part string) Report {
 		s := t.Sessions[region][0]
 		loop("path-"+region, t.PathEvery, (float64(n)+0.25)/float64(len(regions)), pathsInFlight, func(int, int) func(context.Context) {
 			return func(ctx context.Context) { t.reach(ctx, c, region, s) }
+		})
+	}
+	writers := slices.Sorted(maps.Keys(t.Writers))
+	for n, region := range writers {
+		w := t.Writers[region]
+		loop("write-"+region, t.WriteEvery, (float64(n)+0.6)/float64(len(writers)), writesInFlight, func(k, _ int) func(context.Context) {
+			// The epoch keeps a rerun with the same seed on the same
+			// stack from writing a key twice.
+			key := fmt.Sprintf("%d-%d-%s-%s-%d-%s", epoch.UnixMilli(), t.Seed, t.Tag, part, k, region)
+			return func(ctx context.Context) { t.write(ctx, c, region, w, key) }
 		})
 	}
 	loop("register", t.RegisterEvery, 0.37, 2, func(k, n int) func(context.Context) {
@@ -435,9 +457,12 @@ func sleepUntil(ctx context.Context, at time.Time) bool {
 // pathsInFlight bounds a region's path probes likewise: a path probe
 // waiting on a frozen replica must not hold back the next one, which
 // the edge sends elsewhere.
+// writesInFlight bounds a region's writes: a write waits out a failover
+// (up to its 20 s bound), and the ones after it must go on sampling.
 const (
 	loginsInFlight = 4
 	pathsInFlight  = 4
+	writesInFlight = 48
 )
 
 // opContext bounds one operation to 15 s. It outlives the run's context,
@@ -522,6 +547,22 @@ func (t *Traffic) register(ctx context.Context, c *collector, region, email stri
 	start := time.Now()
 	err := Register(octx, t.HTTP, t.Bridges[region], email, t.Password)
 	ev := chaos.Event{Probe: chaos.ProbeRegister, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Email: email}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	c.add(ev)
+}
+
+// write runs one write. It has its own bound (dbprobe.Route) and is never
+// cut short by the run's end: a write abandoned mid-commit would say
+// nothing of whether it was acknowledged.
+func (t *Traffic) write(ctx context.Context, c *collector, region string, w Writer, key string) {
+	if ctx.Err() != nil {
+		return
+	}
+	start := time.Now()
+	ack, err := w.Write(context.WithoutCancel(ctx), key)
+	ev := chaos.Event{Probe: chaos.ProbeWrite, Region: region, Start: start, Latency: time.Since(start), OK: err == nil, Key: key, Server: ack.Server, Timeline: ack.Timeline}
 	if err != nil {
 		ev.Err = err.Error()
 	}

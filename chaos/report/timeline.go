@@ -415,14 +415,18 @@ func newTimeline(h chaos.History, m chaos.Measurements) *timeline {
 				mk.Title = fmt.Sprintf("%s %s at %s after %s: %s", e.Probe, e.Region, offset(sp.origin, e.Start), fmtDur(e.Latency), e.Err)
 			}
 			tl.Fail = append(tl.Fail, mk)
-		case e.Probe == chaos.ProbePath && !e.OK:
-			// Path probes are drawn only when they fail: they are many,
-			// and the logins show the latency.
-			l := tl.Lanes[laneOf[e.Region]]
+		case (e.Probe == chaos.ProbePath || e.Probe == chaos.ProbeWrite) && !e.OK:
+			// Path probes and database writes are drawn only when they
+			// fail: they are many, and the logins show the latency.
+			i, known := laneOf[e.Region]
+			if !known {
+				continue
+			}
+			l := tl.Lanes[i]
 			mk := mark{X: num(x(e.Start)), Y: num(latY(float64(l.Y), scale, e.Latency))}
 			if titles < tlMaxTitles {
 				titles++
-				mk.Title = fmt.Sprintf("path probe %s at %s after %s: %s", e.Region, offset(sp.origin, e.Start), fmtDur(e.Latency), e.Err)
+				mk.Title = fmt.Sprintf("%s %s at %s after %s: %s", map[bool]string{true: "path probe", false: "database write"}[e.Probe == chaos.ProbePath], e.Region, offset(sp.origin, e.Start), fmtDur(e.Latency), e.Err)
 			}
 			tl.Fail = append(tl.Fail, mk)
 		case e.Probe == chaos.ProbeVerify:

@@ -47,6 +47,20 @@ type Target interface {
 	Versions() map[string]string
 	// KeyLead is the rotation policy's lead (0 when nothing rotates).
 	KeyLead() time.Duration
+	// DatabaseProbe is the writer probe's access to the database (nil
+	// where the target has none).
+	DatabaseProbe() DatabaseProbe
+}
+
+// DatabaseProbe is what the writer probe needs of a target's database:
+// a writer through every region's route, and the read-backs after heal.
+type DatabaseProbe interface {
+	Writers(ctx context.Context) (map[string]probe.Writer, error)
+	// Present says which of the written keys the database holds.
+	Present(ctx context.Context, keys []string) (map[string]bool, error)
+	// Duplicates lists which of the registered addresses more than one
+	// identity holds.
+	Duplicates(ctx context.Context, emails []string) ([]string, error)
 }
 
 // Calibrated is a probe period left to the plan (package calibrate).
@@ -66,7 +80,11 @@ type Options struct {
 	RegisterEvery time.Duration
 	BrowserEvery  time.Duration
 	PathEvery     time.Duration // path probes, per region
-	KeyPollEvery  time.Duration
+	// WriteEvery is the writer probe's period per region (0: off). A
+	// write is a connection and a row, no part of the login path's CPU,
+	// so it is not calibrated.
+	WriteEvery   time.Duration
+	KeyPollEvery time.Duration
 	// Headroom is the share of the measured capacity the probes may use.
 	Headroom float64
 	// SteadyFactor bounds the warm-up's password-login p95 and
@@ -85,7 +103,7 @@ func DefaultOptions() Options {
 		Warmup: 8 * time.Second, Settle: 12 * time.Second,
 		LoginEvery: Calibrated, SessionEvery: Calibrated, RegisterEvery: Calibrated, BrowserEvery: Calibrated, PathEvery: Calibrated,
 		Headroom: calibrate.DefaultHeadroom, SteadyFactor: check.DefaultSteadyFactor,
-		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second,
+		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second, WriteEvery: 500 * time.Millisecond,
 	}
 }
 
@@ -241,6 +259,7 @@ type fixture struct {
 	client   probe.Client
 	bridges  map[string]string
 	sessions map[string][]*probe.Session
+	writers  map[string]probe.Writer
 	hc       *http.Client
 	acked    []string // registrations acknowledged, over the whole run
 	runs     int      // scenarios run so far: tells apart the registrations of a scenario named twice
@@ -285,6 +304,12 @@ func setup(ctx context.Context, target Target, o Options) (*fixture, error) {
 				return nil, fmt.Errorf("sign the session probe in through %s: %w", r, err)
 			}
 			f.sessions[r] = append(f.sessions[r], s)
+		}
+	}
+	if db := target.DatabaseProbe(); db != nil && o.WriteEvery > 0 {
+		if f.writers, err = db.Writers(sctx); err != nil {
+			f.close(env)
+			return nil, fmt.Errorf("writer probe: %w", err)
 		}
 	}
 	if o.BrowserEvery != 0 {
@@ -477,6 +502,11 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	env := target.Env()
 	f.runs++
 	fenv.Log = func(format string, args ...any) { o.logf("    "+format, args...) }
+	if sc.PrimaryAt != "" {
+		if err := fault.PlacePrimary(ctx, fenv, sc.PrimaryAt); err != nil {
+			return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + err.Error()}, fmt.Errorf("%s: %w: %w", sc.Name, ErrSteadyState, err)
+		}
+	}
 	// Keys published before the run carry a zero time.
 	var before []chaos.KeySighting
 	jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
@@ -490,6 +520,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		HTTP: env.HTTP, Client: f.client, Bridges: f.bridges, Users: f.users, Sessions: f.sessions,
 		Verifier: &probe.Verifier{JWKSURL: jwksURL(env), Issuer: env.Issuer, Audience: f.client.ID, TTL: o.VerifierTTL, HTTP: env.HTTP},
 		JWKSURL:  jwksURL(env), LoginEvery: load.LoginEvery, SessionEvery: load.SessionEvery, RegisterEvery: load.RegisterEvery, PathEvery: load.PathEvery, KeyPollEvery: o.KeyPollEvery,
+		Writers: f.writers, WriteEvery: o.WriteEvery,
 		MaxOps: 10000, Seed: o.Seed, Tag: fmt.Sprintf("%s-%d", sc.Name, f.runs), Password: "chaos registration passphrase", Log: o.Log,
 	}
 	if f.browser != nil && load.BrowserEvery > 0 {
@@ -535,9 +566,12 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		healErr = fmt.Errorf("%w: heal all: %w", ErrHealFailed, err)
 	}
 	healErr = errors.Join(s.HealErr, healErr)
-	h.HealthAfter = waitHealthy(ctx, target, 60*time.Second)
+	h.HealthAfter = waitHealthy(ctx, target, healthAfterHeal)
 	// Read back also when interrupted: an acknowledgement is a promise.
 	h.ReadBack = readBack(context.WithoutCancel(ctx), env.IdentityExists, check.Acknowledged(h.Events))
+	if db := target.DatabaseProbe(); db != nil {
+		readDatabase(context.WithoutCancel(ctx), db, &h)
+	}
 	res := check.Judge(h, sc.SLO)
 	res.Steady, res.CPU = &steady, &use
 	if s.InjectErr != nil || healErr != nil {
@@ -660,6 +694,44 @@ func readBack(ctx context.Context, exists func(context.Context, string) (bool, e
 		out = append(out, r)
 	}
 	return out
+}
+
+// healthAfterHeal bounds the wait for a healthy stack after heal: a
+// database member cut off with the primary's site took 78 s to stream
+// again in the bare cluster (pg_rewind, then catching up).
+const healthAfterHeal = 2 * time.Minute
+
+// readDatabase reads back what the writer probe had acknowledged and
+// looks for identities created twice among the run's registrations.
+func readDatabase(ctx context.Context, db DatabaseProbe, h *chaos.History) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if keys := check.AcknowledgedWrites(h.Events); len(keys) > 0 {
+		present, err := db.Present(ctx, keys)
+		if err != nil {
+			h.WritesErr = err.Error()
+		} else {
+			h.WritesRead = true
+			for _, k := range keys {
+				if !present[k] {
+					h.WritesMissing = append(h.WritesMissing, k)
+				}
+			}
+		}
+	}
+	var emails []string
+	for _, e := range h.Events {
+		if e.Probe == chaos.ProbeRegister {
+			emails = append(emails, e.Email)
+		}
+	}
+	if len(emails) > 0 {
+		dups, err := db.Duplicates(ctx, emails)
+		if err != nil {
+			h.DuplicatesErr = err.Error()
+		}
+		h.Duplicates = dups
+	}
 }
 
 // waitHealthy waits up to limit for target to be healthy and returns what

@@ -25,6 +25,7 @@ func (h *healTarget) Faults() fault.Env               { return fault.Env{} }
 func (h *healTarget) Health(context.Context) []string { return nil }
 func (h *healTarget) Versions() map[string]string     { return nil }
 func (h *healTarget) KeyLead() time.Duration          { return 0 }
+func (h *healTarget) DatabaseProbe() DatabaseProbe    { return nil }
 func (h *healTarget) HealAll(context.Context) error   { h.heals++; return h.healErr }
 
 func TestHealOnExitHealsAndRaisesAPanicAgain(t *testing.T) {

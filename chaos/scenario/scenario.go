@@ -8,6 +8,7 @@ package scenario
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Scenario struct {
 	SLO         chaos.SLO
 	// Short marks the scenarios of the short suite CI runs.
 	Short bool
+	// PrimaryAt, when set, is the site whose database member must be the
+	// primary when the warm-up starts: the runner switches it over there
+	// first if another member leads (fault.PlacePrimary), so that the
+	// faults hit what the scenario's exemptions expect.
+	PrimaryAt string
 }
 
 // Duration is how long the faults take, from the first injection to the
@@ -49,6 +55,9 @@ func (s Scenario) Duration() time.Duration {
 func (s Scenario) Plan() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", s.Name, s.Description)
+	if s.PrimaryAt != "" {
+		fmt.Fprintf(&b, "  before: the database primary at %s\n", s.PrimaryAt)
+	}
 	for _, f := range s.Faults {
 		fmt.Fprintf(&b, "  +%-5s %-12s %-40s for %s\n", f.At, f.Fault.Name(), f.Fault.Target(), f.For)
 	}
@@ -102,6 +111,31 @@ var (
 	// acknowledged is lost (the invariants) and that logins work again
 	// within 10 s of the database coming back.
 	sloDatabase = chaos.SLO{MinSuccess: 0, MaxUnavailable: 0, MaxRecovery: 10 * time.Second}
+	// sloStandby: a standby or a consensus member dying is invisible to
+	// users: the primary keeps a quorum (another standby acknowledges its
+	// commits; two etcd members of three elect and keep the lock), so it
+	// is judged as a replica's death.
+	sloStandby = sloReplica
+	// sloDatabaseFailover: when the primary dies, freezes or is cut off,
+	// nobody can write until its leader lock expires (Patroni's ttl, 20
+	// s), a standby of the synchronous quorum wins the next loop (2 s) and
+	// promotes, and each region's router sees it after two checks (rise 2,
+	// 0.5 s apart on a change): every region then fails together. A
+	// person who retries within half a minute gets in: no region may go
+	// longer than 30 s without a login, and 10 s after the heal (the old
+	// primary back as a standby) nothing fails any more. One such window
+	// in a scenario of 50 s (warm-up 8 s, fault 30 s, settle 12 s) lets
+	// at most 30/50 of the logins fail, so the floor is 40 %: failures
+	// beyond the failover, scattered after it, fail it.
+	sloDatabaseFailover = chaos.SLO{MinSuccess: 0.40, MaxUnavailable: 30 * time.Second, MaxRecovery: 10 * time.Second}
+	// sloSwitchover: a planned switchover (maintenance) stops the old
+	// primary cleanly (a checkpoint), promotes the candidate at once and
+	// the routers follow within two checks: a person should at worst see
+	// one failed page and get in on the retry. No region may go longer
+	// than 10 s without a login; one such window in a scenario of about
+	// 25 s (warm-up 8 s, the switchover, settle 12 s) lets at most 10/25
+	// of the logins fail, so the floor is 60 %.
+	sloSwitchover = chaos.SLO{MinSuccess: 0.60, MaxUnavailable: 10 * time.Second, MaxRecovery: 5 * time.Second}
 	// sloRotation is sloReplica for scenarios whose keys rotate: rotation
 	// must be invisible to users. They tolerate Hydra's kid-at-authorize
 	// defect (see chaos), which a promotion can show on a code issued just
@@ -181,15 +215,9 @@ func Catalogue(t infra.Topology, seed int64) []Scenario {
 			SLO:         sloSlow,
 		},
 		{
-			Name:        "kill-database",
-			Description: "SIGKILL the database, then start it: nothing committed may be lost",
-			Faults:      []Timed{{0, 8 * time.Second, fault.KillRole{Role: stack.RoleDatabase}}},
-			SLO:         withExempt(sloDatabase, append([]string{"global"}, t.Regions...)...),
-		},
-		{
 			Name:        "kill-cockroach-node",
 			Description: "SIGKILL one CockroachDB node of three: the cluster keeps serving",
-			Faults:      []Timed{{0, hold, fault.KillRole{Role: stack.RoleDatabase, Node: 1 + rng.IntN(3), NeedsCockroach: true}}},
+			Faults:      []Timed{{0, hold, fault.KillRole{Role: stack.RoleDatabase, Node: 1 + rng.IntN(3), Needs: infra.DatabaseCockroach}}},
 			SLO:         sloReplica,
 		},
 		{
@@ -231,13 +259,86 @@ func Catalogue(t infra.Topology, seed int64) []Scenario {
 			Short: true,
 		},
 	}
-	// The short suite: one replica kill and one failover besides the
-	// rotations marked above.
+	out = append(out, databaseScenarios(t, rng)...)
+	// The short suite: one replica kill, one failover of the edge and one
+	// of the database besides the rotations marked above.
 	for i := range out {
 		switch out[i].Name {
-		case "kill-kratos-replica", "region-loses-hydra":
+		case "kill-kratos-replica", "region-loses-hydra", "kill-db-primary":
 			out[i].Short = true
 		}
+	}
+	return out
+}
+
+// databaseScenarios are the database faults, for t's tier: on a single
+// PostgreSQL node the primary's death is a total outage, judged for what
+// it loses; on the Patroni tier every fault has a failover to survive.
+// The scenarios that need Patroni are reported as not run elsewhere.
+func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
+	const down = 30 * time.Second // longer than the leader lock's ttl: a failover, not a restart
+	primary := t.Primary()
+	other := t.Regions[len(t.Regions)-1]
+	killPrimary := Scenario{
+		Name:        "kill-db-primary",
+		Description: "SIGKILL the database primary and keep it down 30 s: a standby takes over; the old primary rejoins as a standby",
+		Faults:      []Timed{{0, down, &fault.KillPrimary{}}},
+		SLO:         sloDatabaseFailover,
+	}
+	if t.Database == infra.DatabasePatroni {
+		killPrimary.PrimaryAt = primary
+	} else {
+		killPrimary.Description = "SIGKILL the only database node and keep it down 30 s: nothing committed may be lost"
+		killPrimary.SLO = withExempt(sloDatabase, append([]string{"global"}, t.Regions...)...)
+	}
+	sites := max(len(t.DatabaseSites()), infra.MinDatabaseSites)
+	out := []Scenario{
+		killPrimary,
+		{
+			Name:        "kill-db-standby",
+			Description: "SIGKILL one database standby for 12 s: the other keeps the synchronous quorum",
+			Faults:      []Timed{{0, 12 * time.Second, &fault.KillStandby{Pick: rng.IntN(sites - 1)}}},
+			SLO:         sloStandby,
+		},
+		{
+			Name:        "kill-etcd-member",
+			Description: "SIGKILL one etcd member of three for 12 s: the other two keep the consensus quorum",
+			Faults:      []Timed{{0, 12 * time.Second, fault.KillRole{Role: stack.RoleConsensus, Node: 1 + rng.IntN(sites), Needs: infra.DatabasePatroni}}},
+			SLO:         sloStandby,
+		},
+		{
+			Name:        "pause-db-primary",
+			Description: "the database primary freezes for 30 s: a standby takes over; resumed, the old primary demotes itself",
+			Faults:      []Timed{{0, down, &fault.PausePrimary{}}},
+			SLO:         sloDatabaseFailover,
+			PrimaryAt:   primary,
+		},
+		{
+			Name:        "cut-primary-site",
+			Description: fmt.Sprintf("%s, which holds the database primary, is cut off the WAN for 30 s: a member elsewhere takes over; the isolated one demotes itself", other),
+			Faults:      []Timed{{0, down, fault.CutPrimarySite{Site: other}}},
+			SLO:         withExempt(sloDatabaseFailover, other),
+			PrimaryAt:   other,
+		},
+		{
+			Name:        "switchover",
+			Description: fmt.Sprintf("a planned switchover under load, from %s to %s (maintenance)", primary, other),
+			Faults:      []Timed{{0, time.Second, fault.Switchover{To: other}}},
+			SLO:         sloSwitchover,
+			PrimaryAt:   primary,
+		},
+		{
+			Name:        "rolling-restart-db",
+			Description: "every database member restarted one at a time, the primary last (an upgrade)",
+			Faults:      []Timed{{0, time.Second, &fault.RollingRestart{Grace: 30 * time.Second}}},
+			SLO:         sloSwitchover,
+			PrimaryAt:   primary,
+		},
+	}
+	if len(t.Regions) < 2 {
+		// One region: no other site for the primary to move to or be
+		// cut in; the witnesses hold no services to judge.
+		out = slices.DeleteFunc(out, func(s Scenario) bool { return s.Name == "cut-primary-site" || s.Name == "switchover" })
 	}
 	return out
 }

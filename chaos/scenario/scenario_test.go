@@ -38,7 +38,8 @@ func TestCatalogueIsComplete(t *testing.T) {
 			t.Errorf("%s: %d faults, description %q", s.Name, len(s.Faults), s.Description)
 		}
 		// Only a scenario that takes every region down may leave the
-		// success floor and the window unjudged (kill-database).
+		// success floor and the window unjudged (kill-db-primary on one
+		// PostgreSQL node).
 		everyRegion := len(s.SLO.Exempt) == len(infra.Default().Regions)+1
 		if (!everyRegion && (s.SLO.MinSuccess <= 0 || s.SLO.MaxUnavailable <= 0)) || s.SLO.MaxRecovery <= 0 {
 			t.Errorf("%s: SLO %+v has an unset bound", s.Name, s.SLO)
@@ -47,10 +48,11 @@ func TestCatalogueIsComplete(t *testing.T) {
 			t.Errorf("%s: no duration", s.Name)
 		}
 	}
-	// What issue #6 names.
+	// What issues #6 and #15 name.
 	for _, n := range []string{"kill-hydra-replica", "kill-kratos-replica", "kill-bridge-replica", "region-loses-hydra",
-		"pause-kratos", "cut-region", "slow-wan", "kill-database", "kill-cockroach-node", "vault-down-during-rotation",
-		"scheduled-rotation", "emergency-revoke", "kill-during-rotation"} {
+		"pause-kratos", "cut-region", "slow-wan", "kill-cockroach-node", "vault-down-during-rotation",
+		"scheduled-rotation", "emergency-revoke", "kill-during-rotation",
+		"kill-db-primary", "kill-db-standby", "kill-etcd-member", "pause-db-primary", "cut-primary-site", "switchover", "rolling-restart-db"} {
 		if !seen[n] {
 			t.Errorf("catalogue lacks %s", n)
 		}
@@ -66,7 +68,7 @@ func TestSelect(t *testing.T) {
 		want    []string
 		wantErr bool
 	}{
-		{name: "short", suite: SuiteShort, want: []string{"kill-kratos-replica", "region-loses-hydra", "scheduled-rotation", "kill-during-rotation"}},
+		{name: "short", suite: SuiteShort, want: []string{"kill-kratos-replica", "region-loses-hydra", "scheduled-rotation", "kill-during-rotation", "kill-db-primary"}},
 		{name: "named, in the order given", names: []string{"slow-wan", "cut-region"}, want: []string{"slow-wan", "cut-region"}},
 		{name: "unknown name", names: []string{"nope"}, wantErr: true},
 		{name: "unknown suite", suite: "long", wantErr: true},
@@ -88,5 +90,36 @@ func TestSelect(t *testing.T) {
 	}
 	if got, _ := Select(all, SuiteDefault, nil); len(got) != len(all) {
 		t.Errorf("default suite has %d scenarios, want all %d", len(got), len(all))
+	}
+}
+
+func TestDatabaseScenariosFollowTheTier(t *testing.T) {
+	byName := func(top infra.Topology) map[string]Scenario {
+		out := map[string]Scenario{}
+		for _, s := range Catalogue(top, 7) {
+			out[s.Name] = s
+		}
+		return out
+	}
+	ha := infra.Default()
+	ha.Database = infra.DatabasePatroni
+	one := infra.Default()
+	one.Database = infra.DatabasePostgres
+	h, o := byName(ha), byName(one)
+	if k := h["kill-db-primary"]; k.PrimaryAt != ha.Primary() || len(k.SLO.Exempt) != 0 || k.SLO.MaxUnavailable <= 0 {
+		t.Errorf("patroni kill-db-primary: %+v, want the primary placed in %s and every region judged", k, ha.Primary())
+	}
+	if k := o["kill-db-primary"]; k.PrimaryAt != "" || len(k.SLO.Exempt) != len(one.Regions)+1 {
+		t.Errorf("postgres kill-db-primary: %+v, want every region exempt and no placement", k)
+	}
+	cut := h["cut-primary-site"]
+	site := cut.Faults[0].Fault.Target()
+	if cut.PrimaryAt == "" || !reflect.DeepEqual(cut.SLO.Exempt, []string{cut.PrimaryAt}) || site != cut.PrimaryAt+" (holds the primary)" {
+		t.Errorf("cut-primary-site places the primary at %q, cuts %q, exempts %v: want one site throughout", cut.PrimaryAt, site, cut.SLO.Exempt)
+	}
+	for _, n := range []string{"kill-db-primary", "pause-db-primary", "cut-primary-site", "switchover", "rolling-restart-db"} {
+		if h[n].PrimaryAt == "" {
+			t.Errorf("%s does not place the primary first", n)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func (l *Local) Env() e2e.Env { return e2e.FromTopology(l.Stack.Topology, l.Stac
 // Faults is what faults act on: the injector for nodes, the stack's
 // naming for replicas and roles, the rotator for keys.
 func (l *Local) Faults() fault.Env {
-	return fault.Env{Topology: l.Stack.Topology, Nodes: l.Injector, Names: names{l.Stack}, Keys: keys{l.rotator}}
+	return fault.Env{Topology: l.Stack.Topology, Nodes: l.Injector, Names: names{l.Stack}, Keys: keys{l.rotator}, Database: database{l.Stack}}
 }
 
 // names is the stack's naming scheme as fault.Names.
@@ -144,6 +144,17 @@ func (l *Local) Health(ctx context.Context) []string {
 	for _, c := range l.Stack.CheckURLs(ctx) {
 		if c.Err != "" {
 			out = append(out, c.URL+": "+c.Err)
+		}
+	}
+	if l.Stack.Topology.Database == infra.DatabasePatroni {
+		// After heal: one leader, every other member streaming from it on
+		// its timeline with no lag.
+		members, err := l.Stack.Cluster(ctx)
+		if err == nil {
+			err = stack.ClusterHealthy(members, len(l.Stack.Topology.DatabaseSites()))
+		}
+		if err != nil {
+			out = append(out, "database: "+err.Error())
 		}
 	}
 	return out

@@ -27,6 +27,10 @@ type Secrets struct {
 	// that own the kratos and hydra databases.
 	KratosDatabasePassword string `json:"kratos_database_password"`
 	HydraDatabasePassword  string `json:"hydra_database_password"`
+	// ProbeDatabasePassword belongs to the user that owns the probe
+	// database, where the chaos writer probe writes (never the services'
+	// data).
+	ProbeDatabasePassword string `json:"probe_database_password"`
 	// ReplicationPassword and RewindPassword belong to the Patroni tier's
 	// replication user and the user pg_rewind connects as.
 	ReplicationPassword string `json:"replication_password"`
@@ -46,6 +50,8 @@ func (s Secrets) DatabaseUserPassword(db string) string {
 		return s.KratosDatabasePassword
 	case "hydra":
 		return s.HydraDatabasePassword
+	case ProbeDatabase:
+		return s.ProbeDatabasePassword
 	}
 	return ""
 }
@@ -65,7 +71,7 @@ func NewSecrets() (Secrets, error) {
 		dst *string
 		n   int
 	}{{&s.KratosCookie, 32}, {&s.KratosCipher, 32}, {&s.HydraSystem, 32},
-		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24},
+		{&s.DatabasePassword, 24}, {&s.KratosDatabasePassword, 24}, {&s.HydraDatabasePassword, 24}, {&s.ProbeDatabasePassword, 24},
 		{&s.ReplicationPassword, 24}, {&s.RewindPassword, 24}, {&s.BridgeCSRF, 64},
 		{&s.DemoClientSecret, 32}, {&s.DemoCookie, 64},
 	} {

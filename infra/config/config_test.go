@@ -14,7 +14,7 @@ import (
 var fixedSecrets = Secrets{
 	KratosCookie: "cookie-secret-0123456789abcdef01", KratosCipher: "cipher-secret-0123456789abcdef01",
 	HydraSystem: "system-secret-0123456789abcdef01", DatabasePassword: "superuser-pw",
-	KratosDatabasePassword: "kratos-pw", HydraDatabasePassword: "hydra-pw",
+	KratosDatabasePassword: "kratos-pw", HydraDatabasePassword: "hydra-pw", ProbeDatabasePassword: "probe-pw",
 }
 
 func testBackends(t infra.Topology, r string) []Backend {

@@ -33,9 +33,14 @@ const (
 // DatabaseSuperuser is the PostgreSQL superuser the bootstrap connects as.
 const DatabaseSuperuser = "idstack"
 
-// Databases are created by the bootstrap, one per Ory service, each owned by
-// a user of the same name.
-var Databases = []string{"kratos", "hydra"}
+// Databases are created by the bootstrap, one per Ory service and the
+// probe database, each owned by a user of the same name.
+var Databases = []string{"kratos", "hydra", ProbeDatabase}
+
+// ProbeDatabase holds what the chaos writer probe writes through every
+// region's route to the database: a table of its own, apart from the
+// services' data.
+const ProbeDatabase = "probe"
 
 // DSN is the connection string a regional service uses for database db, as
 // the user owning it. It goes through the region's WAN gateway (the single

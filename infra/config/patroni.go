@@ -86,6 +86,9 @@ func GatewayWANHost(site string) string { return "gw-" + site + ".wan." + Intern
 // site's member.
 func MemberName(site string) string { return "pg-" + site }
 
+// MemberSetting is the PostgreSQL setting that holds a member's name.
+const MemberSetting = "idstack.member"
+
 // Patroni timings. Patroni 4 refuses a ttl below 20 s and needs
 // loop_wait + 2*retry_timeout <= ttl: a dead primary's lock expires after
 // ttl, so writes resume about ttl plus a loop after a primary dies.
@@ -188,7 +191,10 @@ func Patroni(t infra.Topology, s Secrets, site infra.Site, pgMajor string) File 
 				"host replication " + ReplicationUser + " 0.0.0.0/0 scram-sha-256",
 				"host all all 0.0.0.0/0 scram-sha-256",
 			},
-			"parameters": map[string]any{"unix_socket_directories": "/run/postgresql"},
+			// idstack.member names the member to its clients (the chaos
+			// writer probe reads it with current_setting): a custom
+			// setting, which Patroni passes on without validating it.
+			"parameters": map[string]any{"unix_socket_directories": "/run/postgresql", MemberSetting: MemberName(site.Name)},
 		},
 		"tags": map[string]any{"failover_priority": priority},
 	}

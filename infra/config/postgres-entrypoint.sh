@@ -22,4 +22,5 @@ fi
 unset IDSTACK_DB_PASSWORD
 exec setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$data" \
   -c listen_addresses='*' -c fsync=on -c synchronous_commit=on \
-  -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning
+  -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning \
+  -c idstack.member=postgres

@@ -331,9 +331,16 @@ func (i *Injector) regionNode(region, role string) string { return i.topology.Re
 // gateway a new WAN address, so connections opened before the cut could only
 // hang (a real link keeps its addresses and would resume them). The reset
 // also ends a SlowLink on the region.
+//
+// A witness site of the Patroni tier (infra.WitnessSites) is cut the same
+// way; it has no edge, only its gateway leaves the WAN.
 func (i *Injector) CutRegion(ctx context.Context, region string) error {
+	roles := []string{stack.RoleGateway, stack.RoleEdge}
 	if i.topology.RegionIndex(region) < 0 {
-		return fmt.Errorf("cut region: %w: region %q", ErrUnknownNode, region)
+		if !i.isWitness(region) {
+			return fmt.Errorf("cut region: %w: region %q", ErrUnknownNode, region)
+		}
+		roles = roles[:1]
 	}
 	var heals []func(context.Context) error
 	heal := func(ctx context.Context) error {
@@ -344,7 +351,7 @@ func (i *Injector) CutRegion(ctx context.Context, region string) error {
 		errs = append(errs, i.resetGateway(ctx, region))
 		return errors.Join(errs...)
 	}
-	for _, role := range []string{stack.RoleGateway, stack.RoleEdge} {
+	for _, role := range roles {
 		reconnect, err := i.disconnect(ctx, i.regionNode(region, role), i.WANNetwork())
 		if err != nil {
 			if len(heals) > 0 {
@@ -356,6 +363,15 @@ func (i *Injector) CutRegion(ctx context.Context, region string) error {
 	}
 	i.record("cut-region", region, heal)
 	return nil
+}
+
+func (i *Injector) isWitness(site string) bool {
+	for _, w := range i.topology.WitnessSites() {
+		if w.Name == site {
+			return true
+		}
+	}
+	return false
 }
 
 // RestoreRegion heals CutRegion.

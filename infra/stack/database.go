@@ -190,12 +190,22 @@ func redact(sql string) string {
 // or "hydra") as the user that owns it, for tests that must look at or
 // change what the services stored.
 func (s *Stack) DatabaseURL(ctx context.Context, db string) (string, error) {
+	return s.RouteURL(ctx, s.Topology.Primary(), db)
+}
+
+// RouteURL is DatabaseURL through region's own route to the database:
+// its router on the Patroni tier (whichever member leads), the one node
+// otherwise.
+func (s *Stack) RouteURL(ctx context.Context, region, db string) (string, error) {
 	st, err := s.LoadState()
 	if err != nil {
 		return "", err
 	}
+	if s.Topology.RegionIndex(region) < 0 {
+		return "", fmt.Errorf("database route: no region %q", region)
+	}
 	if s.Topology.Database == infra.DatabasePatroni {
-		addr, err := s.routerAddress(ctx, s.Topology.Primary())
+		addr, err := s.routerAddress(ctx, region)
 		if err != nil {
 			return "", err
 		}

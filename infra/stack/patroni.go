@@ -1,7 +1,9 @@
 package stack
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -244,30 +246,15 @@ func (s *Stack) Cluster(ctx context.Context) ([]Member, error) {
 	if s.Topology.Database != infra.DatabasePatroni {
 		return nil, fmt.Errorf("cluster: the %s database has no Patroni members", s.Topology.Database)
 	}
-	nodes, err := s.Nodes(ctx)
+	addrs, err := s.memberAPIs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var errs []error
-	for _, site := range s.Topology.DatabaseSites() {
-		name := s.Topology.SiteNode(site.Name, RoleDatabase)
-		id := ""
-		for _, n := range nodes {
-			if n.Name == name && n.State == "running" {
-				id = n.ID
-			}
-		}
-		if id == "" {
-			continue
-		}
-		ip, err := s.address(ctx, id, s.Topology.SiteNetwork(site.Name))
+	for _, addr := range addrs {
+		members, err := patroniCluster(ctx, addr)
 		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		members, err := patroniCluster(ctx, net.JoinHostPort(ip, strconv.Itoa(config.PortsOfSite(site.Index).Patroni)))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 			continue
 		}
 		return members, nil
@@ -379,4 +366,89 @@ func (s *Stack) routerAddress(ctx context.Context, r string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: no running database router in %s", ErrNotUp, r)
+}
+
+// MemberNode is the container of the Patroni member named member
+// (config.MemberName), and its site.
+func (s *Stack) MemberNode(member string) (node, site string, err error) {
+	for _, st := range s.Topology.DatabaseSites() {
+		if config.MemberName(st.Name) == member {
+			return s.Topology.SiteNode(st.Name, RoleDatabase), st.Name, nil
+		}
+	}
+	return "", "", fmt.Errorf("no Patroni member %q in %s", member, s.Topology.Name)
+}
+
+// Switchover asks Patroni to hand the leader lock from leader to
+// candidate (member names) and returns once Patroni reports it done: a
+// planned switchover, in which the old primary stops cleanly and rejoins
+// as a standby. It asks the first member whose REST API answers.
+func (s *Stack) Switchover(ctx context.Context, leader, candidate string) error {
+	if s.Topology.Database != infra.DatabasePatroni {
+		return fmt.Errorf("switchover: the %s database has no Patroni members", s.Topology.Database)
+	}
+	body, err := json.Marshal(map[string]string{"leader": leader, "candidate": candidate})
+	if err != nil {
+		return err
+	}
+	addrs, err := s.memberAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, addr := range addrs {
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		req, err := http.NewRequestWithContext(rctx, http.MethodPost, "http://"+addr+"/switchover", bytes.NewReader(body))
+		if err != nil {
+			cancel()
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			errs = append(errs, err)
+			continue
+		}
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != http.StatusOK {
+			// Patroni refuses with 412 (no such candidate, not healthy)
+			// or 503 (it could not tell): a refusal is an answer.
+			return fmt.Errorf("switchover %s → %s: %s: %s", leader, candidate, resp.Status, bytes.TrimSpace(msg))
+		}
+		return nil
+	}
+	return fmt.Errorf("switchover %s → %s: no member answered: %w", leader, candidate, errors.Join(errs...))
+}
+
+// memberAPIs lists the REST API addresses of the running members, as the
+// host reaches them, in site order.
+func (s *Stack) memberAPIs(ctx context.Context) ([]string, error) {
+	nodes, err := s.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, site := range s.Topology.DatabaseSites() {
+		name := s.Topology.SiteNode(site.Name, RoleDatabase)
+		for _, n := range nodes {
+			if n.Name != name || n.State != "running" {
+				continue
+			}
+			ip, err := s.address(ctx, n.ID, s.Topology.SiteNetwork(site.Name))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, net.JoinHostPort(ip, strconv.Itoa(config.PortsOfSite(site.Index).Patroni)))
+		}
+	}
+	return out, nil
+}
+
+// WaitReplicating waits up to timeout until one member leads and every
+// other streams from it on its timeline with no lag (ClusterHealthy).
+func (s *Stack) WaitReplicating(ctx context.Context, timeout time.Duration) error {
+	return s.waitReplicating(ctx, timeout)
 }

@@ -60,8 +60,11 @@ func find(t *testing.T, nodes []nodeSpec, name string) nodeSpec {
 	return nodeSpec{}
 }
 
+// TestPlanDefaultTopology plans the default shape on the single
+// PostgreSQL node (the Patroni tier's plan has its own test).
 func TestPlanDefaultTopology(t *testing.T) {
 	top := infra.Default()
+	top.Database = infra.DatabasePostgres
 	p := testPlan(t, top)
 
 	// Every replica of every regional service (the demo app has one), plus one courier.

@@ -1,0 +1,177 @@
+package fault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idstack/idstack/infra"
+)
+
+// fakeDatabase is a tier of members at sites a, b and c; Switchover moves
+// the lead, every call is recorded.
+type fakeDatabase struct {
+	mu     sync.Mutex
+	leader string
+	calls  []string
+}
+
+func (d *fakeDatabase) rec(s string) {
+	d.mu.Lock()
+	d.calls = append(d.calls, s)
+	d.mu.Unlock()
+}
+
+func (d *fakeDatabase) MemberAt(site string) (Member, error) {
+	if !slices.Contains([]string{"eu", "us", "witness"}, site) {
+		return Member{}, fmt.Errorf("no site %s", site)
+	}
+	return Member{Name: "pg-" + site, Node: "node-" + site, Site: site}, nil
+}
+
+func (d *fakeDatabase) Primary(context.Context) (Member, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.MemberAt(d.leader)
+}
+
+func (d *fakeDatabase) Standbys(context.Context) ([]Member, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []Member
+	for _, s := range []string{"eu", "us", "witness"} {
+		if s != d.leader {
+			m, _ := d.MemberAt(s)
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (d *fakeDatabase) Switchover(_ context.Context, from, to Member) error {
+	d.rec("switchover " + from.Name + " " + to.Name)
+	d.mu.Lock()
+	d.leader = to.Site
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *fakeDatabase) WaitReplicating(context.Context, time.Duration) error {
+	d.rec("wait")
+	return nil
+}
+
+func patroniEnv() (Env, *fakeNodes, *fakeDatabase) {
+	e, n, _ := env()
+	e.Topology.Database = infra.DatabasePatroni
+	d := &fakeDatabase{leader: "eu"}
+	e.Database = d
+	return e, n, d
+}
+
+func TestDatabaseFaultsHitTheMemberTheyName(t *testing.T) {
+	ctx := context.Background()
+	e, n, d := patroniEnv()
+	for _, f := range []Fault{&KillPrimary{}, &KillStandby{Pick: 1}, &PausePrimary{}, CutPrimarySite{Site: "eu"}} {
+		if err := f.Available(e); err != nil {
+			t.Fatalf("%s unavailable: %v", f.Name(), err)
+		}
+		if err := f.Inject(ctx, e); err != nil {
+			t.Fatalf("%s: %v", f.Name(), err)
+		}
+		if f.Name() == "kill-db-primary" {
+			d.leader = "us" // a failover while it is down: the heal still starts the node it killed
+		}
+		if err := f.Heal(ctx, e); err != nil {
+			t.Fatalf("%s heal: %v", f.Name(), err)
+		}
+		d.leader = "eu"
+	}
+	want := []string{"kill node-eu", "start node-eu", "kill node-witness", "start node-witness", "pause node-eu", "unpause node-eu", "cut eu", "restore eu"}
+	if !slices.Equal(n.calls, want) {
+		t.Errorf("calls %q, want %q", n.calls, want)
+	}
+}
+
+func TestCutPrimarySiteRefusesAnotherSite(t *testing.T) {
+	e, n, _ := patroniEnv()
+	err := CutPrimarySite{Site: "us"}.Inject(context.Background(), e)
+	if err == nil || !strings.Contains(err.Error(), "not at us") {
+		t.Errorf("got %v, want a refusal naming the site", err)
+	}
+	if len(n.calls) != 0 {
+		t.Errorf("cut %q anyway", n.calls)
+	}
+}
+
+func TestPlacePrimarySwitchesOverOnlyWhenNeeded(t *testing.T) {
+	ctx := context.Background()
+	e, _, d := patroniEnv()
+	if err := PlacePrimary(ctx, e, "eu"); err != nil {
+		t.Fatal(err)
+	}
+	if err := PlacePrimary(ctx, e, "us"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"wait", "wait", "switchover pg-eu pg-us", "wait"}
+	if !slices.Equal(d.calls, want) {
+		t.Errorf("calls %q, want %q", d.calls, want)
+	}
+	e.Topology.Database = infra.DatabasePostgres
+	if err := PlacePrimary(ctx, e, "eu"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("on postgres: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestRollingRestartTakesThePrimaryLast(t *testing.T) {
+	ctx := context.Background()
+	e, n, d := patroniEnv()
+	f := &RollingRestart{Grace: time.Second}
+	if err := f.Inject(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Heal(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"restart node-us", "restart node-witness", "restart node-eu"}
+	if !slices.Equal(n.calls, want) {
+		t.Errorf("calls %q, want %q", n.calls, want)
+	}
+	if waits := strings.Count(strings.Join(d.calls, " "), "wait"); waits != 3 {
+		t.Errorf("%d waits for replication, want one after each restart", waits)
+	}
+}
+
+func TestDatabaseFaultAvailability(t *testing.T) {
+	e, _, _ := patroniEnv()
+	for _, f := range []Fault{&KillPrimary{}, &KillStandby{}, &PausePrimary{}, CutPrimarySite{Site: "eu"}, Switchover{To: "us"}, &RollingRestart{}} {
+		if err := f.Available(e); err != nil {
+			t.Errorf("%s on patroni: %v", f.Name(), err)
+		}
+	}
+	e.Topology.Database = infra.DatabasePostgres
+	if err := (&KillPrimary{}).Available(e); err != nil {
+		t.Errorf("kill-db-primary on one node: %v, want it available", err)
+	}
+	for _, f := range []Fault{&KillStandby{}, &PausePrimary{}, CutPrimarySite{Site: "eu"}, Switchover{To: "us"}, &RollingRestart{}} {
+		if err := f.Available(e); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "needs the Patroni tier") {
+			t.Errorf("%s on postgres: %v, want ErrUnavailable naming Patroni", f.Name(), err)
+		}
+	}
+	e.Topology.Database = infra.DatabaseCockroach
+	if err := (&KillPrimary{}).Available(e); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("kill-db-primary on cockroach: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestHealWithoutInjectIsAnError(t *testing.T) {
+	e, _, _ := patroniEnv()
+	if err := (&KillPrimary{}).Heal(context.Background(), e); err == nil {
+		t.Error("healed a kill never injected")
+	}
+}
