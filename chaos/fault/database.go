@@ -60,30 +60,31 @@ func needPrimary(env Env) error {
 
 // PlacePrimary makes the member at site the primary, by a switchover if
 // another member leads, and waits until every member streams from it: a
-// scenario's precondition, met before its warm-up.
-func PlacePrimary(ctx context.Context, env Env, site string) error {
+// scenario's precondition, met before its warm-up. It reports whether it
+// switched over (the caller then lets the stack settle).
+func PlacePrimary(ctx context.Context, env Env, site string) (moved bool, err error) {
 	if err := needPatroni(env); err != nil {
-		return err
+		return false, err
 	}
 	if err := env.Database.WaitReplicating(ctx, 2*time.Minute); err != nil {
-		return fmt.Errorf("place the primary at %s: %w", site, err)
+		return false, fmt.Errorf("place the primary at %s: %w", site, err)
 	}
 	cur, err := env.Database.Primary(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cur.Site == site {
-		return nil
+		return false, nil
 	}
 	want, err := env.Database.MemberAt(site)
 	if err != nil {
-		return err
+		return false, err
 	}
 	env.logf("database: switching the primary over from %s to %s", cur.Name, want.Name)
 	if err := env.Database.Switchover(ctx, cur, want); err != nil {
-		return fmt.Errorf("place the primary at %s: %w", site, err)
+		return false, fmt.Errorf("place the primary at %s: %w", site, err)
 	}
-	return env.Database.WaitReplicating(ctx, 2*time.Minute)
+	return true, env.Database.WaitReplicating(ctx, 2*time.Minute)
 }
 
 // picked is a database fault's chosen member, remembered between its

@@ -112,18 +112,18 @@ func TestCutPrimarySiteRefusesAnotherSite(t *testing.T) {
 func TestPlacePrimarySwitchesOverOnlyWhenNeeded(t *testing.T) {
 	ctx := context.Background()
 	e, _, d := patroniEnv()
-	if err := PlacePrimary(ctx, e, "eu"); err != nil {
-		t.Fatal(err)
+	if moved, err := PlacePrimary(ctx, e, "eu"); err != nil || moved {
+		t.Fatalf("at eu already: moved %v, %v", moved, err)
 	}
-	if err := PlacePrimary(ctx, e, "us"); err != nil {
-		t.Fatal(err)
+	if moved, err := PlacePrimary(ctx, e, "us"); err != nil || !moved {
+		t.Fatalf("to us: moved %v, %v", moved, err)
 	}
 	want := []string{"wait", "wait", "switchover pg-eu pg-us", "wait"}
 	if !slices.Equal(d.calls, want) {
 		t.Errorf("calls %q, want %q", d.calls, want)
 	}
 	e.Topology.Database = infra.DatabasePostgres
-	if err := PlacePrimary(ctx, e, "eu"); !errors.Is(err, ErrUnavailable) {
+	if _, err := PlacePrimary(ctx, e, "eu"); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("on postgres: %v, want ErrUnavailable", err)
 	}
 }

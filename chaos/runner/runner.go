@@ -503,8 +503,14 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	f.runs++
 	fenv.Log = func(format string, args ...any) { o.logf("    "+format, args...) }
 	if sc.PrimaryAt != "" {
-		if err := fault.PlacePrimary(ctx, fenv, sc.PrimaryAt); err != nil {
+		moved, err := fault.PlacePrimary(ctx, fenv, sc.PrimaryAt)
+		if err != nil {
 			return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + err.Error()}, fmt.Errorf("%s: %w: %w", sc.Name, ErrSteadyState, err)
+		}
+		if moved {
+			// The pools reconnect and the standbys catch up: a
+			// switchover's aftermath is no steady state to judge.
+			sleep(ctx, o.Settle)
 		}
 	}
 	// Keys published before the run carry a zero time.

@@ -117,8 +117,10 @@ func etcdHosts(t infra.Topology, local infra.Site) []string {
 // Durability: synchronous_mode quorum with synchronous_node_count 1 makes
 // every commit wait for one standby (on another site) as well as the
 // primary, and Patroni promotes only a member of that quorum, so no
-// acknowledged commit is lost when the primary's site goes; use_pg_rewind
-// lets a failed primary rejoin as a standby of the new one.
+// acknowledged commit is lost when the primary's site goes;
+// synchronous_mode_strict keeps that true when both standbys are gone
+// (writes then wait); use_pg_rewind lets a failed primary rejoin as a
+// standby of the new one.
 func Patroni(t infra.Topology, s Secrets, site infra.Site, pgMajor string) File {
 	ports := PortsOfSite(site.Index)
 	priority := 2
@@ -146,6 +148,10 @@ func Patroni(t infra.Topology, s Secrets, site infra.Site, pgMajor string) File 
 				"maximum_lag_on_failover": 1 << 20,
 				"synchronous_mode":        "quorum",
 				"synchronous_node_count":  1,
+				// Strict: with no standby left to acknowledge, writes
+				// wait rather than go on asynchronously, so that no
+				// acknowledged commit is ever on one node only.
+				"synchronous_mode_strict": true,
 				"postgresql": map[string]any{
 					"use_pg_rewind": true,
 					"use_slots":     true,

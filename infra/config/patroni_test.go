@@ -45,6 +45,7 @@ func TestPatroniKeepsEveryAcknowledgedCommit(t *testing.T) {
 				RetryTimeout int    `yaml:"retry_timeout"`
 				Mode         string `yaml:"synchronous_mode"`
 				NodeCount    int    `yaml:"synchronous_node_count"`
+				Strict       bool   `yaml:"synchronous_mode_strict"`
 				PostgreSQL   struct {
 					Rewind     bool           `yaml:"use_pg_rewind"`
 					Parameters map[string]any `yaml:"parameters"`
@@ -60,8 +61,8 @@ func TestPatroniKeepsEveryAcknowledgedCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	dcs := cfg.Bootstrap.DCS
-	if dcs.Mode != "quorum" || dcs.NodeCount != 1 || !dcs.PostgreSQL.Rewind {
-		t.Errorf("synchronous_mode %q, node count %d, pg_rewind %v: want quorum, 1, true", dcs.Mode, dcs.NodeCount, dcs.PostgreSQL.Rewind)
+	if dcs.Mode != "quorum" || dcs.NodeCount != 1 || !dcs.Strict || !dcs.PostgreSQL.Rewind {
+		t.Errorf("synchronous_mode %q, node count %d, strict %v, pg_rewind %v: want quorum, 1, strict, true", dcs.Mode, dcs.NodeCount, dcs.Strict, dcs.PostgreSQL.Rewind)
 	}
 	if dcs.LoopWait+2*dcs.RetryTimeout > dcs.TTL || dcs.TTL < 20 {
 		t.Errorf("loop_wait %d + 2 × retry_timeout %d > ttl %d (or ttl below Patroni 4's 20)", dcs.LoopWait, dcs.RetryTimeout, dcs.TTL)

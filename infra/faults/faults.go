@@ -404,6 +404,56 @@ func (i *Injector) resetGateway(ctx context.Context, region string) error {
 	return nil
 }
 
+// CutReplication closes site's database member to every other site: its
+// gateway stops forwarding PostgreSQL connections from the WAN (the
+// inbound proxy of the member's port), so no standby elsewhere streams
+// from it and no other region's router reaches it, while consensus and
+// Patroni's API still cross. Healing opens it again.
+func (i *Injector) CutReplication(ctx context.Context, site string) error {
+	p, err := i.inboundPostgres(ctx, site)
+	if err != nil {
+		return err
+	}
+	if err := p.Disable(); err != nil {
+		return fmt.Errorf("cut replication from %s: %w", site, err)
+	}
+	i.record("cut-replication", site, func(ctx context.Context) error {
+		p, err := i.inboundPostgres(ctx, site)
+		if err != nil {
+			return err
+		}
+		return p.Enable()
+	})
+	return nil
+}
+
+// RestoreReplication heals CutReplication.
+func (i *Injector) RestoreReplication(ctx context.Context, site string) error {
+	for _, a := range i.Active() {
+		if a.Fault == "cut-replication" && a.Node == site {
+			if err := a.heal(ctx); err != nil {
+				return err
+			}
+			i.forget(site, "cut-replication")
+			return nil
+		}
+	}
+	return fmt.Errorf("restore replication of %s: it was not cut by this injector", site)
+}
+
+func (i *Injector) inboundPostgres(ctx context.Context, site string) (*toxiproxy.Proxy, error) {
+	proxies, err := i.gatewayProxies(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range proxies {
+		if p.Name == stack.InboundProxyPrefix+"postgres" {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("site %s: its gateway has no %spostgres proxy (not the Patroni tier?)", site, stack.InboundProxyPrefix)
+}
+
 // latencyToxic names the toxics this package adds.
 const latencyToxic = "idstack-latency"
 

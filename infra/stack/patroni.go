@@ -452,3 +452,37 @@ func (s *Stack) memberAPIs(ctx context.Context) ([]string, error) {
 func (s *Stack) WaitReplicating(ctx context.Context, timeout time.Duration) error {
 	return s.waitReplicating(ctx, timeout)
 }
+
+// PatchClusterConfig changes the cluster's dynamic configuration (the
+// bootstrap.dcs part, kept in etcd) with Patroni's PATCH /config: for
+// tests that must, say, turn synchronous replication off.
+func (s *Stack) PatchClusterConfig(ctx context.Context, patch map[string]any) error {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return err
+	}
+	addrs, err := s.memberAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("patch cluster config: %w: no running member", ErrNotUp)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPatch, "http://"+addrs[0]+"/config", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("patch cluster config: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("patch cluster config: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
+}

@@ -85,6 +85,7 @@ func (c *config) flags(name string) *svc.Flags {
 		calibrated(&c.Options.PathEvery, "path-every", "path probe period per region: the bridge's home page and the region's Hydra, signed in, no login")
 		calibrated(&c.Options.RegisterEvery, "register-every", "registration period (0: none)")
 		calibrated(&c.Options.BrowserEvery, "browser-every", "Chromium login period (0: no browser probe)")
+		fs.Duration(&c.Options.WriteEvery, "write-every", "database writer probe period per region, through its route to the database (0: none)")
 		fs.Duration(&c.Options.VerifierTTL, "verifier-ttl", "how long the token verifier caches the JWKS")
 	}
 	return fs
