@@ -16,8 +16,8 @@ import (
 	dc "github.com/ory/dockertest/v3/docker"
 
 	"github.com/idstack/idstack/infra"
-	"github.com/idstack/idstack/infra/images"
 	"github.com/idstack/idstack/infra/config"
+	"github.com/idstack/idstack/infra/images"
 	"github.com/idstack/idstack/infra/infratest"
 	"github.com/idstack/idstack/infra/stack"
 )
