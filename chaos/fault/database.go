@@ -220,19 +220,25 @@ func (f CutPrimarySite) Heal(ctx context.Context, env Env) error {
 }
 
 // Switchover is a planned switchover under load (maintenance): the
-// primary hands its role to the member at To and rejoins as a standby.
-// Nothing is left to heal.
+// primary hands its role to the member at To, or when To is empty to the
+// first standby in a region (a witness serves no one beside it), and
+// rejoins as a standby. Nothing is left to heal.
 type Switchover struct{ To string }
 
-func (f Switchover) Name() string            { return "switchover" }
-func (f Switchover) Target() string          { return "the primary to " + f.To }
+func (f Switchover) Name() string { return "switchover" }
+func (f Switchover) Target() string {
+	if f.To == "" {
+		return "the primary to a standby in another region"
+	}
+	return "the primary to " + f.To
+}
 func (f Switchover) Available(env Env) error { return needPatroni(env) }
 func (f Switchover) Inject(ctx context.Context, env Env) error {
 	cur, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
 	}
-	to, err := env.Database.MemberAt(f.To)
+	to, err := f.candidate(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -245,6 +251,22 @@ func (f Switchover) Inject(ctx context.Context, env Env) error {
 	}
 	env.logf("database: switched over from %s to %s in %s", cur.Name, to.Name, time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+func (f Switchover) candidate(ctx context.Context, env Env) (Member, error) {
+	if f.To != "" {
+		return env.Database.MemberAt(f.To)
+	}
+	standbys, err := env.Database.Standbys(ctx)
+	if err != nil {
+		return Member{}, err
+	}
+	for _, m := range standbys {
+		if env.Topology.RegionIndex(m.Site) >= 0 {
+			return m, nil
+		}
+	}
+	return Member{}, errors.New("no standby in a region to switch over to")
 }
 func (Switchover) Heal(ctx context.Context, env Env) error { return nil }
 

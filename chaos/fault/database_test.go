@@ -175,3 +175,16 @@ func TestHealWithoutInjectIsAnError(t *testing.T) {
 		t.Error("healed a kill never injected")
 	}
 }
+
+func TestSwitchoverPicksAStandbyInARegion(t *testing.T) {
+	e, _, d := patroniEnv()
+	if err := (Switchover{}).Inject(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"switchover pg-eu pg-us"}; !slices.Equal(d.calls, want) {
+		t.Errorf("calls %q, want %q (the witness is no candidate)", d.calls, want)
+	}
+	if err := (Switchover{To: "us"}).Inject(context.Background(), e); err == nil {
+		t.Error("switched over to the member that leads")
+	}
+}

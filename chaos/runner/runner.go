@@ -103,7 +103,7 @@ func DefaultOptions() Options {
 		Warmup: 8 * time.Second, Settle: 12 * time.Second,
 		LoginEvery: Calibrated, SessionEvery: Calibrated, RegisterEvery: Calibrated, BrowserEvery: Calibrated, PathEvery: Calibrated,
 		Headroom: calibrate.DefaultHeadroom, SteadyFactor: check.DefaultSteadyFactor,
-		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second, WriteEvery: 500 * time.Millisecond,
+		KeyPollEvery: time.Second, VerifierTTL: 4 * time.Second, WriteEvery: time.Second,
 	}
 }
 

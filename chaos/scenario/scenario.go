@@ -118,16 +118,18 @@ var (
 	sloStandby = sloReplica
 	// sloDatabaseFailover: when the primary dies, freezes or is cut off,
 	// nobody can write until its leader lock expires (Patroni's ttl, 20
-	// s), a standby of the synchronous quorum wins the next loop (2 s) and
-	// promotes, and each region's router sees it after two checks (rise 2,
-	// 0.5 s apart on a change): every region then fails together. A
-	// person who retries within half a minute gets in: no region may go
-	// longer than 30 s without a login, and 10 s after the heal (the old
-	// primary back as a standby) nothing fails any more. One such window
-	// in a scenario of 50 s (warm-up 8 s, fault 30 s, settle 12 s) lets
-	// at most 30/50 of the logins fail, so the floor is 40 %: failures
-	// beyond the failover, scattered after it, fail it.
-	sloDatabaseFailover = chaos.SLO{MinSuccess: 0.40, MaxUnavailable: 30 * time.Second, MaxRecovery: 10 * time.Second}
+	// s, the least Patroni 4 allows), a standby of the synchronous quorum
+	// wins the next loop (2 s) and promotes, the routers see it after two
+	// checks, and the app tier's pools reconnect: every region fails
+	// together. What a person needs is to be back in within what the
+	// managed databases promise for the same failure (Aurora about 30 s,
+	// RDS Multi-AZ 60–120 s): a person shown an error and retrying within
+	// 45 s gets in, and 10 s after the heal (the old primary back as a
+	// standby) nothing fails any more. The database itself is unwritable
+	// for about the ttl and a few seconds (the writer probe measures it),
+	// under half of a 50 s scenario (warm-up 8 s, fault 30 s, settle 12
+	// s) with the app tier's recovery: the floor is 40 %.
+	sloDatabaseFailover = chaos.SLO{MinSuccess: 0.40, MaxUnavailable: 45 * time.Second, MaxRecovery: 10 * time.Second}
 	// sloSwitchover: a planned switchover (maintenance) stops the old
 	// primary cleanly, promotes the candidate at once, and the routers
 	// follow within two checks; requests in flight on the old primary
@@ -135,10 +137,10 @@ var (
 	// follows it. Planned maintenance must not be felt more than an
 	// unplanned failover of the edge, so the user need is sloFailover's:
 	// a person retrying once within 15 s gets in, and 10 s after it ends
-	// nothing fails. One such window in a scenario of about 25 s
-	// (warm-up 8 s, the switchover, settle 12 s) lets at most 15/25 of
-	// the logins fail, so the floor is 40 %.
-	sloSwitchover = chaos.SLO{MinSuccess: 0.40, MaxUnavailable: 15 * time.Second, MaxRecovery: 10 * time.Second}
+	// nothing fails. One such window in a scenario of 30 s (warm-up 8 s,
+	// the switchover's 10 s, settle 12 s) lets at most 15/30 of the
+	// logins fail, so the floor is 50 %.
+	sloSwitchover = chaos.SLO{MinSuccess: 0.50, MaxUnavailable: 15 * time.Second, MaxRecovery: 10 * time.Second}
 	// sloRotation is sloReplica for scenarios whose keys rotate: rotation
 	// must be invisible to users. They tolerate Hydra's kid-at-authorize
 	// defect (see chaos), which a promotion can show on a code issued just
@@ -278,9 +280,11 @@ func Catalogue(t infra.Topology, seed int64) []Scenario {
 // PostgreSQL node the primary's death is a total outage, judged for what
 // it loses; on the Patroni tier every fault has a failover to survive.
 // The scenarios that need Patroni are reported as not run elsewhere.
+// They hit whichever member leads when they start, and judge every
+// region alike; only cut-primary-site, whose cut region is exempt, first
+// places the primary there (a switchover, before its warm-up).
 func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
 	const down = 30 * time.Second // longer than the leader lock's ttl: a failover, not a restart
-	primary := t.Primary()
 	other := t.Regions[len(t.Regions)-1]
 	killPrimary := Scenario{
 		Name:        "kill-db-primary",
@@ -288,9 +292,7 @@ func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
 		Faults:      []Timed{{0, down, &fault.KillPrimary{}}},
 		SLO:         sloDatabaseFailover,
 	}
-	if t.Database == infra.DatabasePatroni {
-		killPrimary.PrimaryAt = primary
-	} else {
+	if t.Database != infra.DatabasePatroni {
 		killPrimary.Description = "SIGKILL the only database node and keep it down 30 s: nothing committed may be lost"
 		killPrimary.SLO = withExempt(sloDatabase, append([]string{"global"}, t.Regions...)...)
 	}
@@ -314,7 +316,6 @@ func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
 			Description: "the database primary freezes for 30 s: a standby takes over; resumed, the old primary demotes itself",
 			Faults:      []Timed{{0, down, &fault.PausePrimary{}}},
 			SLO:         sloDatabaseFailover,
-			PrimaryAt:   primary,
 		},
 		{
 			Name:        "cut-primary-site",
@@ -325,17 +326,19 @@ func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
 		},
 		{
 			Name:        "switchover",
-			Description: fmt.Sprintf("a planned switchover under load, from %s to %s (maintenance)", primary, other),
-			Faults:      []Timed{{0, time.Second, fault.Switchover{To: other}}},
+			Description: "a planned switchover under load to a standby in another region (maintenance)",
+			// Judged for 10 s from the request: the switchover (a few
+			// seconds) and the pools reconnecting after it.
+			Faults:      []Timed{{0, 10 * time.Second, fault.Switchover{}}},
 			SLO:         sloSwitchover,
-			PrimaryAt:   primary,
 		},
 		{
 			Name:        "rolling-restart-db",
 			Description: "every database member restarted one at a time, the primary last (an upgrade)",
-			Faults:      []Timed{{0, time.Second, &fault.RollingRestart{Grace: 30 * time.Second}}},
+			// Three restarts, each waited out until every member streams
+			// (about 15 s each here); the heal waits for the last.
+			Faults:      []Timed{{0, 45 * time.Second, &fault.RollingRestart{Grace: 30 * time.Second}}},
 			SLO:         sloSwitchover,
-			PrimaryAt:   primary,
 		},
 	}
 	if len(t.Regions) < 2 {
