@@ -329,16 +329,16 @@ func databaseScenarios(t infra.Topology, rng *rand.Rand) []Scenario {
 			Description: "a planned switchover under load to a standby in another region (maintenance)",
 			// Judged for 10 s from the request: the switchover (a few
 			// seconds) and the pools reconnecting after it.
-			Faults:      []Timed{{0, 10 * time.Second, fault.Switchover{}}},
-			SLO:         sloSwitchover,
+			Faults: []Timed{{0, 10 * time.Second, fault.Switchover{}}},
+			SLO:    sloSwitchover,
 		},
 		{
 			Name:        "rolling-restart-db",
 			Description: "every database member restarted one at a time, the primary last (an upgrade)",
 			// Three restarts, each waited out until every member streams
 			// (about 15 s each here); the heal waits for the last.
-			Faults:      []Timed{{0, 45 * time.Second, &fault.RollingRestart{Grace: 30 * time.Second}}},
-			SLO:         sloSwitchover,
+			Faults: []Timed{{0, 45 * time.Second, &fault.RollingRestart{Grace: 30 * time.Second}}},
+			SLO:    sloSwitchover,
 		},
 	}
 	if len(t.Regions) < 2 {
