@@ -18,7 +18,8 @@ import (
 // TestGateShortSuite is the short suite as CI runs it, for real: the CLI
 // brings a stack of its own up, runs every scenario of the short suite
 // (a replica kill, a regional failover, a scheduled rotation, a kill during
-// rotation) under password, session and Chromium logins and registrations
+// rotation, the database primary's death) under password, session and
+// Chromium logins, registrations and database writes
 // at the calibrated load, writes the report, removes the stack and exits 0
 // only when every SLO and invariant held. Every probe kind must have
 // succeeded in every scenario, so a dead probe cannot pass.
@@ -52,8 +53,8 @@ func TestGateShortSuite(t *testing.T) {
 		md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 		t.Fatalf("exit %d, want %d; report:\n%s", code, exitPass, md)
 	}
-	if r.Seed != 1 || len(r.Results) != 4 || !r.Passed {
-		t.Fatalf("seed %d, %d results, passed %v; want seed 1, 4 results, passed", r.Seed, len(r.Results), r.Passed)
+	if r.Seed != 1 || len(r.Results) != 5 || !r.Passed {
+		t.Fatalf("seed %d, %d results, passed %v; want seed 1, 5 results, passed", r.Seed, len(r.Results), r.Passed)
 	}
 	if l := r.Load; l == nil || l.FullPerSecond <= 0 || l.SessionPerSecond <= 0 || l.PathPerSecond <= 0 || l.PathEvery <= 0 || l.Utilisation <= 0 || l.Utilisation > l.Headroom {
 		t.Errorf("load %+v: want measured capacities and a plan within the headroom", l)
@@ -65,7 +66,7 @@ func TestGateShortSuite(t *testing.T) {
 				kinds[e.Probe]++
 			}
 		}
-		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeSessionLogin, chaos.ProbePath, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify} {
+		for _, k := range []chaos.ProbeKind{chaos.ProbeHTTPLogin, chaos.ProbeSessionLogin, chaos.ProbePath, chaos.ProbeBrowserLogin, chaos.ProbeRegister, chaos.ProbeVerify, chaos.ProbeWrite} {
 			if kinds[k] == 0 {
 				t.Errorf("%s: no successful %s probe", res.History.Scenario, k)
 			}
