@@ -103,6 +103,13 @@ type Revocation struct {
 	End   time.Time `json:"end"`
 }
 
+// FaultNote is something a fault did, at a time: "SIGKILL the primary
+// pg-eu (eu)".
+type FaultNote struct {
+	At   time.Time `json:"at"`
+	Note string    `json:"note"`
+}
+
 // RegistrationRead is one acknowledged registration looked up in the
 // identity store after the run.
 type RegistrationRead struct {
@@ -150,12 +157,16 @@ type History struct {
 	Revocations []Revocation `json:"revocations,omitempty"`
 	// Promotions are the key promotions the scenario's rotation made.
 	Promotions []Promotion `json:"promotions,omitempty"`
+	// FaultNotes are what the faults said they did, in order.
+	FaultNotes []FaultNote `json:"fault_notes,omitempty"`
 	// ReadBack is every acknowledged registration, looked up after heal.
 	ReadBack []RegistrationRead `json:"read_back,omitempty"`
-	// Duplicates lists the addresses of the run's registrations that more
-	// than one identity holds after heal.
-	Duplicates    []string `json:"duplicates,omitempty"`
-	DuplicatesErr string   `json:"duplicates_error,omitempty"`
+	// DuplicatesRead is whether the run's registration addresses were
+	// looked up in the identity store after heal; Duplicates lists those
+	// more than one identity holds.
+	DuplicatesRead bool     `json:"duplicates_read,omitempty"`
+	Duplicates     []string `json:"duplicates,omitempty"`
+	DuplicatesErr  string   `json:"duplicates_error,omitempty"`
 	// WritesRead is whether the writer probe's acknowledged writes were
 	// read back after heal; WritesMissing the keys not found, and
 	// WritesErr why they could not be read (all then count as lost).

@@ -124,6 +124,9 @@ func duplicateIdentities(h chaos.History) chaos.CheckResult {
 	for _, e := range h.Duplicates {
 		problems = append(problems, "more than one identity for "+e)
 	}
+	if !h.DuplicatesRead && len(problems) == 0 {
+		return result(NoDuplicate, nil, "not looked up (no database access on this target, or no registration)")
+	}
 	return result(NoDuplicate, problems, "one identity per registered address")
 }
 
@@ -176,6 +179,12 @@ func writeGaps(h chaos.History) string {
 			gap[e.Region] = max(gap[e.Region], e.End().Sub(t))
 		}
 		last[e.Region] = e.End()
+	}
+	// A region whose writes never came back: the gap runs to the end.
+	if !h.End.IsZero() {
+		for r, t := range last {
+			gap[r] = max(gap[r], h.End.Sub(t))
+		}
 	}
 	var parts []string
 	for _, r := range slices.Sorted(maps.Keys(gap)) {

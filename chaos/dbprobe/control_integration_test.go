@@ -12,6 +12,7 @@ import (
 	"github.com/idstack/idstack/chaos"
 	"github.com/idstack/idstack/chaos/check"
 	"github.com/idstack/idstack/chaos/dbprobe"
+	"github.com/idstack/idstack/chaos/target"
 	"github.com/idstack/idstack/e2e"
 	"github.com/idstack/idstack/infra"
 	"github.com/idstack/idstack/infra/config"
@@ -101,7 +102,7 @@ func TestTheChecksCatchLossWithoutSynchronousReplication(t *testing.T) {
 		}
 		return fmt.Errorf("no new leader: %+v", members)
 	})
-	time.Sleep(5 * time.Second) // past the lock's ttl, so the old primary cannot take it back
+	time.Sleep(5 * time.Second) // the new leader settles before the old primary comes back
 	if err := inj.Start(ctx, primary); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,12 @@ func TestTheChecksCatchLossWithoutSynchronousReplication(t *testing.T) {
 		return err
 	})
 
-	present, err := dbprobe.Present(ctx, dsn, check.AcknowledgedWrites(h.Events))
+	// Read back as the chaos runner does, through the local target.
+	local, err := target.NewLocal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present, err := local.DatabaseProbe().Present(ctx, check.AcknowledgedWrites(h.Events))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +153,17 @@ func TestTheChecksCatchLossWithoutSynchronousReplication(t *testing.T) {
 	}
 	if lostRegsCheck.OK || len(lostRegs) == 0 || !strings.Contains(lostRegsCheck.Detail, "acknowledged, then missing") {
 		t.Errorf("the registration set check passed (%s): it cannot see real loss", lostRegsCheck.Detail)
+	}
+	// Loss, not lookups that failed: at least one address was looked up
+	// and not found.
+	missing := 0
+	for _, r := range h.ReadBack {
+		if !r.Found && r.Err == "" {
+			missing++
+		}
+	}
+	if missing == 0 {
+		t.Errorf("no registration was read back and found missing: %+v", h.ReadBack)
 	}
 }
 

@@ -9,8 +9,10 @@
 //
 // A write is never cancelled: a COMMIT cancelled while it waits for the
 // synchronous standby returns success with only a warning, which would be
-// a false acknowledgement. A write that outlives its bound has its
-// connection closed instead (no cancel request), and a COMMIT that comes
+// a false acknowledgement, and the cancel leaves the row committed on the
+// primary alone. A write that outlives its bound has its connection
+// closed instead (no cancel request: pgx would open a second connection
+// to send one, which the probe's dialer refuses), and a COMMIT that comes
 // back with that warning anyway counts as not acknowledged.
 package dbprobe
 
@@ -18,9 +20,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,8 +77,16 @@ func Prepare(ctx context.Context, dsn string) error {
 	return nil
 }
 
-// connect opens one connection whose context ends close the socket
-// rather than send a cancel request; notices go to onNotice.
+// ErrNoCancel is what a connection's dialer answers once the connection
+// is open: pgx opens a second connection to send a cancel request when
+// a statement's deadline passes (pgconn's asyncClose), and the probe
+// never cancels.
+var ErrNoCancel = errors.New("the writer probe sends no cancel requests")
+
+// connect opens one connection whose context ends close the socket and
+// never send a cancel request: the context watcher only sets a deadline,
+// and the dialer refuses every dial after the first connection is made
+// (the cancel request's). Notices go to onNotice.
 func connect(ctx context.Context, dsn string, onNotice func(*pgconn.Notice)) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -83,10 +95,23 @@ func connect(ctx context.Context, dsn string, onNotice func(*pgconn.Notice)) (*p
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
 	}
+	var connected atomic.Bool
+	dial := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if connected.Load() {
+			return nil, ErrNoCancel
+		}
+		return dial(ctx, network, addr)
+	}
 	if onNotice != nil {
 		cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { onNotice(n) }
 	}
-	return pgx.ConnectConfig(ctx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	connected.Store(true)
+	return conn, nil
 }
 
 // Write inserts key and commits, and reports the member that took it. An

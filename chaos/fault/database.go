@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idstack/idstack/chaos"
 	"github.com/idstack/idstack/infra"
 )
 
@@ -80,33 +81,79 @@ func PlacePrimary(ctx context.Context, env Env, site string) (moved bool, err er
 	if err != nil {
 		return false, err
 	}
-	env.logf("database: switching the primary over from %s to %s", cur.Name, want.Name)
-	if err := env.Database.Switchover(ctx, cur, want); err != nil {
-		return false, fmt.Errorf("place the primary at %s: %w", site, err)
+	// Patroni refuses a switchover (503) while the candidate is not yet
+	// a synchronous standby again, as right after another scenario's
+	// heal: a precondition may be retried, a few times.
+	const attempts = 4
+	for n := 1; ; n++ {
+		env.logf("database: switching the primary over from %s to %s", cur.Name, want.Name)
+		err = env.Database.Switchover(ctx, cur, want)
+		if err == nil {
+			break
+		}
+		if n == attempts {
+			return false, fmt.Errorf("place the primary at %s (%d attempts): %w", site, n, err)
+		}
+		env.logf("database: switchover refused (%v); again in 5 s", err)
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
+		if err := env.Database.WaitReplicating(ctx, 2*time.Minute); err != nil {
+			return false, fmt.Errorf("place the primary at %s: %w", site, err)
+		}
+		if cur, err = env.Database.Primary(ctx); err != nil {
+			return false, err
+		}
+		if cur.Site == site {
+			break // it happened after all
+		}
 	}
 	return true, env.Database.WaitReplicating(ctx, 2*time.Minute)
 }
 
 // picked is a database fault's chosen member, remembered between its
-// inject and its heal.
+// inject and its heal, and what the fault saw.
 type picked struct {
-	mu     sync.Mutex
-	member Member
+	mu       sync.Mutex
+	member   Member
+	observed Observation
 }
 
-func (p *picked) set(m Member) {
+// reset forgets an earlier run's member: a fault value may run again.
+func (p *picked) reset() {
 	p.mu.Lock()
-	p.member = m
+	p.member, p.observed = Member{}, Observation{}
 	p.mu.Unlock()
 }
 
-func (p *picked) get() (Member, error) {
+func (p *picked) set(m Member, note string) {
+	p.mu.Lock()
+	p.member = m
+	p.observed.Notes = append(p.observed.Notes, chaos.FaultNote{At: time.Now(), Note: note})
+	p.mu.Unlock()
+}
+
+// get is the member hit, or false when the inject never got that far
+// (then there is nothing to heal).
+func (p *picked) get() (Member, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.member.Node == "" {
-		return Member{}, errors.New("nothing was injected")
-	}
-	return p.member, nil
+	return p.member, p.member.Node != ""
+}
+
+func (p *picked) note(note string) {
+	p.mu.Lock()
+	p.observed.Notes = append(p.observed.Notes, chaos.FaultNote{At: time.Now(), Note: note})
+	p.mu.Unlock()
+}
+
+// Observed returns what the fault saw: the member it hit.
+func (p *picked) Observed() Observation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.observed.Join(Observation{})
 }
 
 // KillPrimary SIGKILLs the database primary's node; healing starts it
@@ -119,21 +166,22 @@ type KillPrimary struct{ p picked }
 func (*KillPrimary) Name() string            { return "kill-db-primary" }
 func (*KillPrimary) Target() string          { return "the database primary" }
 func (*KillPrimary) Available(env Env) error { return needPrimary(env) }
+func (f *KillPrimary) Observed() Observation { return f.p.Observed() }
 func (f *KillPrimary) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	m, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
 	}
-	f.p.set(m)
+	f.p.set(m, fmt.Sprintf("SIGKILL the primary %s (%s)", m.Name, m.Site))
 	env.logf("database: SIGKILL the primary %s (%s)", m.Name, m.Site)
 	return env.Nodes.Kill(ctx, m.Node)
 }
 func (f *KillPrimary) Heal(ctx context.Context, env Env) error {
-	m, err := f.p.get()
-	if err != nil {
-		return err
+	if m, ok := f.p.get(); ok {
+		return env.Nodes.Start(ctx, m.Node)
 	}
-	return env.Nodes.Start(ctx, m.Node)
+	return nil
 }
 
 // KillStandby SIGKILLs one standby (Pick, from 0, among the standbys in
@@ -147,7 +195,9 @@ type KillStandby struct {
 func (*KillStandby) Name() string            { return "kill-db-standby" }
 func (f *KillStandby) Target() string        { return fmt.Sprintf("database standby #%d", f.Pick+1) }
 func (*KillStandby) Available(env Env) error { return needPatroni(env) }
+func (f *KillStandby) Observed() Observation { return f.p.Observed() }
 func (f *KillStandby) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	ss, err := env.Database.Standbys(ctx)
 	if err != nil {
 		return err
@@ -156,16 +206,15 @@ func (f *KillStandby) Inject(ctx context.Context, env Env) error {
 		return errors.New("no standby to kill")
 	}
 	m := ss[f.Pick%len(ss)]
-	f.p.set(m)
+	f.p.set(m, fmt.Sprintf("SIGKILL the standby %s (%s)", m.Name, m.Site))
 	env.logf("database: SIGKILL the standby %s (%s)", m.Name, m.Site)
 	return env.Nodes.Kill(ctx, m.Node)
 }
 func (f *KillStandby) Heal(ctx context.Context, env Env) error {
-	m, err := f.p.get()
-	if err != nil {
-		return err
+	if m, ok := f.p.get(); ok {
+		return env.Nodes.Start(ctx, m.Node)
 	}
-	return env.Nodes.Start(ctx, m.Node)
+	return nil
 }
 
 // PausePrimary freezes the primary's node (SIGSTOP through the cgroup
@@ -178,21 +227,22 @@ type PausePrimary struct{ p picked }
 func (*PausePrimary) Name() string            { return "pause-db-primary" }
 func (*PausePrimary) Target() string          { return "the database primary" }
 func (*PausePrimary) Available(env Env) error { return needPatroni(env) }
+func (f *PausePrimary) Observed() Observation { return f.p.Observed() }
 func (f *PausePrimary) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	m, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
 	}
-	f.p.set(m)
+	f.p.set(m, fmt.Sprintf("freeze the primary %s (%s)", m.Name, m.Site))
 	env.logf("database: freeze the primary %s (%s)", m.Name, m.Site)
 	return env.Nodes.Pause(ctx, m.Node)
 }
 func (f *PausePrimary) Heal(ctx context.Context, env Env) error {
-	m, err := f.p.get()
-	if err != nil {
-		return err
+	if m, ok := f.p.get(); ok {
+		return env.Nodes.Unpause(ctx, m.Node)
 	}
-	return env.Nodes.Unpause(ctx, m.Node)
+	return nil
 }
 
 // CutPrimarySite takes the site that holds the primary off the WAN (a
@@ -200,12 +250,17 @@ func (f *PausePrimary) Heal(ctx context.Context, env Env) error {
 // the isolated one, unable to reach the consensus quorum, demotes itself.
 // Site names the site the scenario placed the primary at (PlacePrimary):
 // the fault refuses to cut another one, so the scenario's exemptions hold.
-type CutPrimarySite struct{ Site string }
+type CutPrimarySite struct {
+	Site string
+	p    picked
+}
 
-func (f CutPrimarySite) Name() string            { return "cut-primary-site" }
-func (f CutPrimarySite) Target() string          { return f.Site + " (holds the primary)" }
-func (f CutPrimarySite) Available(env Env) error { return needPatroni(env) }
-func (f CutPrimarySite) Inject(ctx context.Context, env Env) error {
+func (f *CutPrimarySite) Name() string            { return "cut-primary-site" }
+func (f *CutPrimarySite) Target() string          { return f.Site + " (holds the primary)" }
+func (f *CutPrimarySite) Available(env Env) error { return needPatroni(env) }
+func (f *CutPrimarySite) Observed() Observation   { return f.p.Observed() }
+func (f *CutPrimarySite) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	m, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
@@ -213,27 +268,36 @@ func (f CutPrimarySite) Inject(ctx context.Context, env Env) error {
 	if m.Site != f.Site {
 		return fmt.Errorf("the primary is %s at %s, not at %s", m.Name, m.Site, f.Site)
 	}
+	f.p.set(m, fmt.Sprintf("cut %s, which holds the primary %s, off the WAN", f.Site, m.Name))
 	return env.Nodes.CutRegion(ctx, f.Site)
 }
-func (f CutPrimarySite) Heal(ctx context.Context, env Env) error {
-	return env.Nodes.RestoreRegion(ctx, f.Site)
+func (f *CutPrimarySite) Heal(ctx context.Context, env Env) error {
+	if _, ok := f.p.get(); ok {
+		return env.Nodes.RestoreRegion(ctx, f.Site)
+	}
+	return nil
 }
 
 // Switchover is a planned switchover under load (maintenance): the
 // primary hands its role to the member at To, or when To is empty to the
 // first standby in a region (a witness serves no one beside it), and
 // rejoins as a standby. Nothing is left to heal.
-type Switchover struct{ To string }
+type Switchover struct {
+	To string
+	p  picked
+}
 
-func (f Switchover) Name() string { return "switchover" }
-func (f Switchover) Target() string {
+func (f *Switchover) Name() string { return "switchover" }
+func (f *Switchover) Target() string {
 	if f.To == "" {
 		return "the primary to a standby in another region"
 	}
 	return "the primary to " + f.To
 }
-func (f Switchover) Available(env Env) error { return needPatroni(env) }
-func (f Switchover) Inject(ctx context.Context, env Env) error {
+func (f *Switchover) Available(env Env) error { return needPatroni(env) }
+func (f *Switchover) Observed() Observation   { return f.p.Observed() }
+func (f *Switchover) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	cur, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
@@ -249,11 +313,13 @@ func (f Switchover) Inject(ctx context.Context, env Env) error {
 	if err := env.Database.Switchover(ctx, cur, to); err != nil {
 		return err
 	}
-	env.logf("database: switched over from %s to %s in %s", cur.Name, to.Name, time.Since(start).Round(100*time.Millisecond))
+	took := time.Since(start).Round(100 * time.Millisecond)
+	f.p.note(fmt.Sprintf("switched over from %s to %s in %s", cur.Name, to.Name, took))
+	env.logf("database: switched over from %s to %s in %s", cur.Name, to.Name, took)
 	return nil
 }
 
-func (f Switchover) candidate(ctx context.Context, env Env) (Member, error) {
+func (f *Switchover) candidate(ctx context.Context, env Env) (Member, error) {
 	if f.To != "" {
 		return env.Database.MemberAt(f.To)
 	}
@@ -268,7 +334,7 @@ func (f Switchover) candidate(ctx context.Context, env Env) (Member, error) {
 	}
 	return Member{}, errors.New("no standby in a region to switch over to")
 }
-func (Switchover) Heal(ctx context.Context, env Env) error { return nil }
+func (*Switchover) Heal(ctx context.Context, env Env) error { return nil }
 
 // RollingRestart restarts every database member one at a time, as an
 // upgrade does: the standbys first, then the primary (a clean stop, whose
@@ -278,14 +344,18 @@ type RollingRestart struct {
 	// Grace is how long a member gets to stop before SIGKILL.
 	Grace time.Duration
 
-	mu   sync.Mutex
-	done chan error
+	p      picked
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan error
 }
 
 func (*RollingRestart) Name() string            { return "rolling-restart-db" }
 func (*RollingRestart) Target() string          { return "every database member, one at a time" }
 func (*RollingRestart) Available(env Env) error { return needPatroni(env) }
+func (f *RollingRestart) Observed() Observation { return f.p.Observed() }
 func (f *RollingRestart) Inject(ctx context.Context, env Env) error {
+	f.p.reset()
 	primary, err := env.Database.Primary(ctx)
 	if err != nil {
 		return err
@@ -295,11 +365,11 @@ func (f *RollingRestart) Inject(ctx context.Context, env Env) error {
 		return err
 	}
 	order := append(standbys, primary)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
 	f.mu.Lock()
-	f.done = done
+	f.cancel, f.done = cancel, done
 	f.mu.Unlock()
-	rctx := context.WithoutCancel(ctx)
 	go func() {
 		for _, m := range order {
 			start := time.Now()
@@ -311,24 +381,32 @@ func (f *RollingRestart) Inject(ctx context.Context, env Env) error {
 				done <- fmt.Errorf("after restarting %s: %w", m.Name, err)
 				return
 			}
-			env.logf("database: %s restarted, every member streaming after %s", m.Name, time.Since(start).Round(100*time.Millisecond))
+			took := time.Since(start).Round(100 * time.Millisecond)
+			f.p.note(fmt.Sprintf("%s restarted, every member streaming after %s", m.Name, took))
+			env.logf("database: %s restarted, every member streaming after %s", m.Name, took)
 		}
 		done <- nil
 	}()
 	return nil
 }
+
+// Heal waits for the restarts to end; when ctx ends first it stops them
+// (the member being restarted finishes its restart) and waits for that.
 func (f *RollingRestart) Heal(ctx context.Context, env Env) error {
 	f.mu.Lock()
-	done := f.done
-	f.done = nil
+	cancel, done := f.cancel, f.done
+	f.cancel, f.done = nil, nil
 	f.mu.Unlock()
 	if done == nil {
 		return nil
 	}
+	defer cancel()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("rolling restart still under way: %w", ctx.Err())
+		cancel()
+		<-done
+		return fmt.Errorf("rolling restart still under way, stopped: %w", ctx.Err())
 	}
 }

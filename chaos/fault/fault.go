@@ -91,16 +91,21 @@ type Fault interface {
 
 // Observation is what a fault saw happen that the checks need: key
 // promotions (with the span in which each took effect) and keys revoked
-// on purpose. The runner joins it into the history.
+// on purpose, notes of what a database fault hit. The runner joins it
+// into the history.
 type Observation struct {
 	Promotions  []chaos.Promotion
 	Revocations []chaos.Revocation
+	// Notes say what a fault did that its target does not name: the
+	// database member it hit, how long a switchover took.
+	Notes []chaos.FaultNote
 }
 
 // Join is o and p together.
 func (o Observation) Join(p Observation) Observation {
 	return Observation{Promotions: append(append([]chaos.Promotion(nil), o.Promotions...), p.Promotions...),
-		Revocations: append(append([]chaos.Revocation(nil), o.Revocations...), p.Revocations...)}
+		Revocations: append(append([]chaos.Revocation(nil), o.Revocations...), p.Revocations...),
+		Notes:       append(append([]chaos.FaultNote(nil), o.Notes...), p.Notes...)}
 }
 
 // Reporter is a fault that observes something: the scheduler asks it once

@@ -558,7 +558,7 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 	}
 	s := schedule(ctx, fenv, sc.Faults, o.logf)
 	h.Faults, h.FaultsStart, h.Healed = s.Windows, s.FaultsStart, s.Healed
-	h.Promotions, h.Revocations = s.Observed.Promotions, s.Observed.Revocations
+	h.Promotions, h.Revocations, h.FaultNotes = s.Observed.Promotions, s.Observed.Revocations, s.Observed.Notes
 	for _, r := range h.Revocations {
 		h.Revoked = append(h.Revoked, r.Kid)
 	}
@@ -735,6 +735,8 @@ func readDatabase(ctx context.Context, db DatabaseProbe, h *chaos.History) {
 		dups, err := db.Duplicates(ctx, emails)
 		if err != nil {
 			h.DuplicatesErr = err.Error()
+		} else {
+			h.DuplicatesRead = true
 		}
 		h.Duplicates = dups
 	}

@@ -407,6 +407,13 @@ func (s *Stack) Switchover(ctx context.Context, leader, candidate string) error 
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			cancel()
+			// Ask the next member only when this one never got the
+			// request: one that may have acted on it would be asked to
+			// switch over a leader that no longer leads.
+			var op *net.OpError
+			if !errors.As(err, &op) || op.Op != "dial" {
+				return fmt.Errorf("switchover %s → %s: %w (it may have happened: see Cluster)", leader, candidate, err)
+			}
 			errs = append(errs, err)
 			continue
 		}
@@ -439,7 +446,7 @@ func (s *Stack) memberAPIs(ctx context.Context) ([]string, error) {
 			}
 			ip, err := s.address(ctx, n.ID, s.Topology.SiteNetwork(site.Name))
 			if err != nil {
-				return nil, err
+				continue // a member off its network (being restarted) is asked no question
 			}
 			out = append(out, net.JoinHostPort(ip, strconv.Itoa(config.PortsOfSite(site.Index).Patroni)))
 		}
