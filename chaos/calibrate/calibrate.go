@@ -185,6 +185,14 @@ func Plan(c Capacity, need Need, overrides []Override) (chaos.Load, error) {
 	// what is left to reach it.
 	r.SessionEvery = max(roundUp(need.Window/3), roundUp(seconds(n/(sessionShare*left*c.SessionPerSecond))))
 	if r.SessionEvery > floor {
+		// Sessions at their floor do not fit beside path probes every
+		// W/3: path probes every W/2 still resolve the window and leave
+		// the sessions more.
+		if u := utilisation(c, need.Regions, Rates{SessionEvery: floor}); u > left && r.PathEvery < need.Window/2 {
+			r.PathEvery = need.Window / 2
+			path = utilisation(c, need.Regions, Rates{PathEvery: r.PathEvery})
+			left = need.Headroom - path - covered
+		}
 		if u := utilisation(c, need.Regions, Rates{SessionEvery: floor}); u > left {
 			return load, fmt.Errorf("%w: session logins every %s in %d regions need %.0f%% of the measured capacity (%.1f session logins/s), more than the %.0f%% of the headroom the path probes and the other probes' coverage leave",
 				ErrOverloaded, floor, need.Regions, 100*u, c.SessionPerSecond, 100*left)

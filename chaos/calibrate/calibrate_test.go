@@ -231,3 +231,22 @@ func TestOverridesAndCoverage(t *testing.T) {
 		t.Errorf("with the browser off sessions every %s, with it %s: its coverage must be given back", off.SessionEvery, on.SessionEvery)
 	}
 }
+
+// The gate's run at 2385b74 measured this and was refused: sessions at
+// their floor did not fit beside path probes every W/3 (0.4 s). Path
+// probes every W/2 resolve the window too and leave the sessions room.
+func TestPlanSlowsPathProbesToW2BeforeRefusing(t *testing.T) {
+	measured := Capacity{FullPerSecond: 4.0, SessionPerSecond: 13.8, PathPerSecond: 64}
+	need := Need{Regions: 3, Window: time.Second, Browser: true, Headroom: DefaultHeadroom, Span: 30 * time.Second}
+	l, err := Plan(measured, need, nil)
+	if err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	if l.PathEvery != 500*time.Millisecond || l.SessionEvery > MaxSessionEvery || l.Utilisation > DefaultHeadroom {
+		t.Errorf("path every %s, sessions every %s, utilisation %.3f: want path at W/2, sessions within %s, within the headroom", l.PathEvery, l.SessionEvery, l.Utilisation, MaxSessionEvery)
+	}
+	// Where W/3 fits, it stays.
+	if l, err := Plan(machine, Need{Regions: 3, Window: time.Second, Browser: true, Headroom: DefaultHeadroom}, nil); err != nil || l.PathEvery != 400*time.Millisecond {
+		t.Errorf("roomy machine: path every %s, %v; want 400ms", l.PathEvery, err)
+	}
+}

@@ -77,6 +77,16 @@ func WriteMarkdown(w io.Writer, r chaos.SuiteResult) error {
 			}
 		}
 	}
+	notes := 0
+	for _, res := range r.Results {
+		for _, n := range res.History.FaultNotes {
+			p("- %s, +%s: %s\n", oneLine(scenarioName(res)), fmtDur(max(n.At.Sub(res.History.FaultsStart), 0).Round(100*time.Millisecond)), oneLine(n.Note))
+			notes++
+		}
+	}
+	if notes > 0 {
+		p("\n")
+	}
 	for _, res := range r.Results {
 		v := verdict(res)
 		if v == verdictPass {
