@@ -495,7 +495,9 @@ func runOne(ctx context.Context, target Target, f *fixture, sc scenario.Scenario
 		h.KeyLead = lead - o.KeyPollEvery
 	}
 	h.Regions = slices.Sorted(maps.Keys(f.bridges))
-	if problems := target.Health(ctx); len(problems) > 0 {
+	// A standby a few kilobytes behind, or a node still settling after
+	// the last scenario's heal, is not yet a problem: wait a little.
+	if problems := waitHealthy(ctx, target, healthBefore); len(problems) > 0 {
 		detail := strings.Join(problems, "; ")
 		return chaos.Result{History: h, SLO: sc.SLO, Aborted: "aborted: " + ErrSteadyState.Error() + ": " + detail}, fmt.Errorf("%s: %w: %s", sc.Name, ErrSteadyState, detail)
 	}
@@ -706,6 +708,9 @@ func readBack(ctx context.Context, exists func(context.Context, string) (bool, e
 // database member cut off with the primary's site took 78 s to stream
 // again in the bare cluster (pg_rewind, then catching up).
 const healthAfterHeal = 2 * time.Minute
+
+// healthBefore bounds the wait for a healthy stack before a scenario.
+const healthBefore = 30 * time.Second
 
 // readDatabase reads back what the writer probe had acknowledged and
 // looks for identities created twice among the run's registrations.

@@ -168,6 +168,11 @@ func Patroni(t infra.Topology, s Secrets, site infra.Site, pgMajor string) File 
 						// A cut-off primary's shutdown waits for its WAL
 						// senders; without this it waited ~93 s here.
 						"wal_sender_timeout": "10s",
+						// A standby whose primary went away retries its
+						// stream after 1 s, not 5 s: under strict
+						// synchronous commit the new primary's commits
+						// wait until one standby follows it.
+						"wal_retrieve_retry_interval": "1s",
 					},
 				},
 			},
