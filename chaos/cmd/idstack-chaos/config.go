@@ -42,6 +42,8 @@ type config struct {
 	// deliberately broken stack the gate must fail on).
 	Headroom int
 	Replicas int
+	// Database is the database tier of a stack brought up with --up.
+	Database string
 	Options  runner.Options
 }
 
@@ -50,7 +52,7 @@ func defaultConfig() config {
 	return config{
 		Target: targetLocal, Suite: scenario.SuiteDefault, Seed: int(time.Now().UnixNano() % 1e9),
 		Name: top.Name, BasePort: top.BasePort, Root: ".", ReportDir: "results/chaos",
-		Headroom: 35, Options: runner.DefaultOptions(),
+		Headroom: 35, Database: string(top.Database), Options: runner.DefaultOptions(),
 	}
 }
 
@@ -66,6 +68,7 @@ func (c *config) flags(name string) *svc.Flags {
 	fs.String(&c.Root, "root", "repository root (bin/ and .cache/ are there)")
 	fs.String(&c.StateDir, "state-dir", "directory of stack state (default ROOT/.run)")
 	fs.Int(&c.Replicas, "replicas", "replicas of every service per region (0: the default topology's; 1 breaks failover on purpose)")
+	fs.String(&c.Database, "database", "database tier of a stack brought up with --up: postgres (one node), patroni (replicated, fails over by itself) or cockroach")
 	if name == "run" {
 		fs.Bool(&c.DryRun, "dry-run", "print the plan and exit")
 		fs.Bool(&c.Strict, "strict", "fail on known upstream defects too (chaos.DefectHydraKidAtAuthorize)")
@@ -158,10 +161,14 @@ func (c *config) validate() error {
 }
 
 // topology is the local topology the run targets: the default regions and
-// replicas under the configured name and ports.
+// replicas under the configured name and ports, on the configured
+// database tier.
 func (c *config) topology() (infra.Topology, error) {
 	t := infra.Default()
 	t.Name, t.BasePort = c.Name, c.BasePort
+	if c.Database != "" {
+		t.Database = infra.DatabaseKind(c.Database)
+	}
 	if c.Replicas > 0 {
 		for svc := range t.Replicas {
 			t.Replicas[svc] = c.Replicas
