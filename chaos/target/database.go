@@ -22,7 +22,7 @@ type database struct{ s *stack.Stack }
 
 func (d database) Primary(ctx context.Context) (fault.Member, error) {
 	if d.s.Topology.Database != infra.DatabasePatroni {
-		nodes, err := names{d.s}.WithRole(ctx, stack.RoleDatabase)
+		nodes, err := names(d).WithRole(ctx, stack.RoleDatabase)
 		if err != nil {
 			return fault.Member{}, err
 		}
