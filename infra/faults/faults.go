@@ -376,16 +376,24 @@ func (i *Injector) isWitness(site string) bool {
 
 // RestoreRegion heals CutRegion.
 func (i *Injector) RestoreRegion(ctx context.Context, region string) error {
+	if err := i.healRecorded(ctx, "cut-region", region); err != nil {
+		return fmt.Errorf("restore region %s: %w", region, err)
+	}
+	return nil
+}
+
+// healRecorded runs the recorded heal of fault on node and forgets it.
+func (i *Injector) healRecorded(ctx context.Context, fault, node string) error {
 	for _, a := range i.Active() {
-		if a.Fault == "cut-region" && a.Node == region {
+		if a.Fault == fault && a.Node == node {
 			if err := a.heal(ctx); err != nil {
 				return err
 			}
-			i.forget(region, "cut-region")
+			i.forget(node, fault)
 			return nil
 		}
 	}
-	return fmt.Errorf("restore region %s: it was not cut by this injector", region)
+	return errors.New("it was not injected by this injector")
 }
 
 // resetGateway closes every connection region's gateway proxies by
@@ -429,16 +437,10 @@ func (i *Injector) CutReplication(ctx context.Context, site string) error {
 
 // RestoreReplication heals CutReplication.
 func (i *Injector) RestoreReplication(ctx context.Context, site string) error {
-	for _, a := range i.Active() {
-		if a.Fault == "cut-replication" && a.Node == site {
-			if err := a.heal(ctx); err != nil {
-				return err
-			}
-			i.forget(site, "cut-replication")
-			return nil
-		}
+	if err := i.healRecorded(ctx, "cut-replication", site); err != nil {
+		return fmt.Errorf("restore replication of %s: %w", site, err)
 	}
-	return fmt.Errorf("restore replication of %s: it was not cut by this injector", site)
+	return nil
 }
 
 func (i *Injector) inboundPostgres(ctx context.Context, site string) (*toxiproxy.Proxy, error) {
